@@ -1,0 +1,1 @@
+"""The demo library, served live through res_bridge."""

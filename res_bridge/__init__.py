@@ -1,0 +1,1 @@
+"""RES service for Django models: resources, events, access and auth over NATS."""

