@@ -1,6 +1,7 @@
 """Wire-level RES protocol pieces shared by the gateway and the service bridge (no Django)."""
 
 from . import errors
+from .access import Access
 from .codec import (
     Response,
     decode_response,
@@ -41,6 +42,7 @@ from .values import (
 PROTOCOL_VERSION = "1.2.3"
 
 __all__ = [
+    "Access",
     "CID_TAG",
     "DELETE_ACTION",
     "PROTOCOL_VERSION",
