@@ -1,5 +1,6 @@
 """Settings for the django-res project; every deployment value comes from the environment."""
 
+import json
 import os
 from pathlib import Path
 
@@ -85,8 +86,9 @@ CHANNEL_LAYERS = {
 
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 
-RES_GATEWAY: dict = {"natsUrl": NATS_URL}
-RES_BRIDGE: dict = {"NATS_URL": NATS_URL}
+# Extra keys come as JSON in the environment (resgate's key names for the gateway).
+RES_GATEWAY: dict = {"natsUrl": NATS_URL, **json.loads(os.environ.get("RES_GATEWAY", "{}"))}
+RES_BRIDGE: dict = {"NATS_URL": NATS_URL, **json.loads(os.environ.get("RES_BRIDGE", "{}"))}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
