@@ -1,0 +1,423 @@
+"""Shared harness for gateway tests: a real gateway process, a test service on NATS, a WebSocket client.
+
+Fixtures (import them into a test module or a ``conftest.py``)::
+
+    from tests.harness import client, gateway, service, start_gateway  # noqa: F401
+
+- ``start_gateway(**config)`` starts uvicorn serving ``resproject.asgi:application`` on a free port, with
+  ``NATS_URL`` set to the session's nats-server and ``RES_GATEWAY`` holding the config (resgate's keys,
+  ``unsubscribeDelay`` defaults to 0). Every gateway it started is stopped after the test.
+- ``gateway``: one gateway for the whole module with the default test config.
+- ``service``: a :class:`Service` on NATS recording every request the gateway sends.
+- ``client``: a :class:`Client` connected to ``gateway`` over WebSocket.
+
+A typical test::
+
+    async def test_subscribe(client, service):
+        pending = client.send("subscribe.test.model")
+        (await service.get_request("access.test.model")).respond_access(get=True)
+        (await service.get_request("get.test.model")).respond_model({"foo": "bar"})
+        assert (await pending)["result"] == {"models": {"test.model": {"foo": "bar"}}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import pytest
+import websockets
+from nats.aio.msg import Msg
+
+from tests.support import Process, free_port, wait_for_port
+
+#: How long helpers wait for something that should arrive (seconds).
+TIMEOUT = 5.0
+#: How long ``assert_no_*`` helpers wait for something that should not arrive (seconds).
+QUIET = 0.15
+
+DEFAULT_CONFIG: dict[str, Any] = {"unsubscribeDelay": 0}
+
+#: Subjects a gateway sends requests on.
+REQUEST_SUBJECTS = ("get.>", "access.>", "call.>", "auth.>")
+
+
+# --- the gateway process ------------------------------------------------------------------------------
+
+
+@dataclass
+class GatewayProcess:
+    """A running gateway (uvicorn serving ``resproject.asgi:application``) on a free port."""
+
+    port: int
+    config: dict[str, Any]
+    process: Process
+
+    @property
+    def url(self) -> str:
+        """HTTP base URL, e.g. ``http://127.0.0.1:12345``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """WebSocket URL of the configured ``wsPath``."""
+        return f"ws://127.0.0.1:{self.port}{self.config.get('wsPath', '/')}"
+
+    def output(self) -> str:
+        return self.process.output()
+
+    def stop(self) -> int | None:
+        return self.process.stop()
+
+
+def run_gateway(nats_url: str, **config: Any) -> GatewayProcess:
+    """Start a gateway process and wait until it listens; the caller stops it."""
+    config = {**DEFAULT_CONFIG, **config}
+    port = free_port()
+    env = {
+        "NATS_URL": nats_url,
+        "RES_GATEWAY": json.dumps(config),
+        "DJANGO_SETTINGS_MODULE": "resproject.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--ws", "websockets"]
+    process = Process(args, env=env, name="gateway")
+    try:
+        wait_for_port(port, proc=process.proc)
+    except Exception:
+        process.stop()
+        raise RuntimeError(f"gateway did not start:\n{process.output()}")
+    return GatewayProcess(port, config, process)
+
+
+@pytest.fixture
+def start_gateway(nats_url: str) -> Iterator[Callable[..., GatewayProcess]]:
+    """Factory: ``start_gateway(requestTimeout=200)`` starts a gateway with those options."""
+    started: list[GatewayProcess] = []
+
+    def start(**config: Any) -> GatewayProcess:
+        gw = run_gateway(nats_url, **config)
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(nats_url: str) -> Iterator[GatewayProcess]:
+    """One gateway with the default test config, shared by a module's tests."""
+    gw = run_gateway(nats_url)
+    yield gw
+    gw.stop()
+
+
+# --- the test service ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """One request the gateway sent to a service, answered with one of the ``respond_*`` methods."""
+
+    subject: str
+    data: Any  # decoded JSON payload (None for an empty payload)
+    raw: bytes
+    reply: str
+    service: Service = field(repr=False)
+
+    @property
+    def kind(self) -> str:
+        """``get``, ``access``, ``call`` or ``auth``."""
+        return self.subject.split(".", 1)[0]
+
+    async def respond_raw(self, payload: bytes) -> None:
+        await self.service.nc.publish(self.reply, payload)
+        await self.service.nc.flush()
+
+    async def respond(self, response: dict[str, Any]) -> None:
+        await self.respond_raw(json.dumps(response).encode())
+
+    async def respond_result(self, result: Any, meta: dict[str, Any] | None = None) -> None:
+        await self.respond(_with_meta({"result": result}, meta))
+
+    async def respond_model(self, model: dict[str, Any], query: str | None = None) -> None:
+        await self.respond_result(_with_query({"model": model}, query))
+
+    async def respond_collection(self, collection: list[Any], query: str | None = None) -> None:
+        await self.respond_result(_with_query({"collection": collection}, query))
+
+    async def respond_access(self, get: bool = False, call: str | None = None) -> None:
+        result: dict[str, Any] = {"get": get}
+        if call is not None:
+            result["call"] = call
+        await self.respond_result(result)
+
+    async def respond_resource(self, rid: str, meta: dict[str, Any] | None = None) -> None:
+        await self.respond(_with_meta({"resource": {"rid": rid}}, meta))
+
+    async def respond_error(
+        self, code: str, message: str = "", data: Any = None, meta: dict[str, Any] | None = None
+    ) -> None:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        await self.respond(_with_meta({"error": error}, meta))
+
+    async def respond_timeout(self, ms: int) -> None:
+        """A pre-response extending the gateway's timeout for this request."""
+        await self.respond_raw(f'timeout:"{ms}"'.encode())
+
+
+def _with_meta(body: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {**body, "meta": meta} if meta is not None else body
+
+
+def _with_query(result: dict[str, Any], query: str | None) -> dict[str, Any]:
+    return {**result, "query": query} if query is not None else result
+
+
+class Service:
+    """A RES service on NATS for tests: records requests, answers what the test says, publishes events.
+
+    ``auto(subject, response)`` answers every request on ``subject`` with ``response`` (the full response
+    object, e.g. ``{"result": {"model": {...}}}``) instead of queuing it.
+    """
+
+    def __init__(self, nc: nats.NATS) -> None:
+        self.nc = nc
+        self.requests: asyncio.Queue[Request] = asyncio.Queue()
+        self._auto: dict[str, dict[str, Any] | Callable[[Request], Any]] = {}
+        self._subs: list[Any] = []
+
+    @classmethod
+    async def connect(cls, nats_url: str) -> Service:
+        service = cls(await nats.connect(nats_url, allow_reconnect=False))
+        for subject in REQUEST_SUBJECTS:
+            service._subs.append(await service.nc.subscribe(subject, cb=service._on_request))
+        await service.nc.flush()
+        return service
+
+    async def close(self) -> None:
+        await self.nc.drain()
+
+    async def _on_request(self, msg: Msg) -> None:
+        data = json.loads(msg.data) if msg.data else None
+        req = Request(msg.subject, data, msg.data, msg.reply, self)
+        response = self._auto.get(msg.subject)
+        if response is None:
+            self.requests.put_nowait(req)
+        elif callable(response):
+            await response(req)
+        else:
+            await req.respond(response)
+
+    def auto(self, subject: str, response: dict[str, Any] | Callable[[Request], Any]) -> None:
+        """Answer every request on ``subject`` with ``response`` (or call the async ``response(req)``)."""
+        self._auto[subject] = response
+
+    async def get_request(self, subject: str | None = None, wait: float = TIMEOUT) -> Request:
+        """The next request; when ``subject`` is given, assert it is on that subject."""
+        try:
+            req = await asyncio.wait_for(self.requests.get(), wait)
+        except TimeoutError:
+            raise AssertionError(f"no request received within {wait}s (expected {subject or 'any'})")
+        if subject is not None:
+            assert req.subject == subject, f"expected request on {subject!r}, got {req.subject!r}"
+        return req
+
+    async def get_requests(self, n: int, wait: float = TIMEOUT) -> Requests:
+        """The next ``n`` requests, in any order (for requests the gateway sends in parallel)."""
+        return Requests([await self.get_request(wait=wait) for _ in range(n)])
+
+    async def assert_no_request(self, wait: float = QUIET) -> None:
+        await asyncio.sleep(wait)
+        assert self.requests.empty(), f"unexpected request: {self.requests.get_nowait()}"
+
+    async def publish(self, subject: str, payload: Any) -> None:
+        """Publish JSON (or raw ``bytes``) and flush, so the gateway has it before the next step."""
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        await self.nc.publish(subject, data)
+        await self.nc.flush()
+
+    async def publish_event(self, rid: str, event: str, data: Any = None) -> None:
+        """Publish ``event.<rid>.<event>``; ``data=None`` sends an empty payload."""
+        await self.publish(f"event.{rid}.{event}", b"" if data is None else data)
+
+    async def publish_change(self, rid: str, values: dict[str, Any]) -> None:
+        await self.publish_event(rid, "change", {"values": values})
+
+    async def publish_add(self, rid: str, value: Any, idx: int) -> None:
+        await self.publish_event(rid, "add", {"value": value, "idx": idx})
+
+    async def publish_remove(self, rid: str, idx: int) -> None:
+        await self.publish_event(rid, "remove", {"idx": idx})
+
+    async def publish_reset(
+        self, resources: list[str] | None = None, access: list[str] | None = None
+    ) -> None:
+        payload: dict[str, Any] = {}
+        if resources is not None:
+            payload["resources"] = resources
+        if access is not None:
+            payload["access"] = access
+        await self.publish("system.reset", payload)
+
+    async def publish_token(self, cid: str, token: Any, tid: str | None = None) -> None:
+        payload: dict[str, Any] = {"token": token}
+        if tid is not None:
+            payload["tid"] = tid
+        await self.publish(f"conn.{cid}.token", payload)
+
+
+@dataclass
+class Requests:
+    """Requests received in parallel, looked up by subject."""
+
+    items: list[Request]
+
+    def get(self, subject: str) -> Request:
+        for req in self.items:
+            if req.subject == subject:
+                return req
+        raise AssertionError(f"no request on {subject!r} among {[r.subject for r in self.items]}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@pytest.fixture
+async def service(nats_url: str) -> AsyncIterator[Service]:
+    svc = await Service.connect(nats_url)
+    yield svc
+    await svc.close()
+
+
+# --- the WebSocket client -----------------------------------------------------------------------------
+
+
+class Pending:
+    """A request sent by :meth:`Client.send`; ``await`` it for the response message."""
+
+    def __init__(self, future: asyncio.Future[dict[str, Any]], id: int) -> None:
+        self.future = future
+        self.id = id
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return asyncio.wait_for(asyncio.shield(self.future), TIMEOUT).__await__()
+
+    async def result(self) -> Any:
+        """The response's result, asserting it is not an error."""
+        msg = await self
+        assert "error" not in msg, f"unexpected error response: {msg}"
+        return msg["result"]
+
+    async def error(self, code: str | None = None) -> dict[str, Any]:
+        """The response's error, asserting it is one (and has ``code`` when given)."""
+        msg = await self
+        assert "error" in msg, f"expected an error response, got {msg}"
+        if code is not None:
+            assert msg["error"]["code"] == code, f"expected {code}, got {msg['error']}"
+        return msg["error"]
+
+
+class Client:
+    """A RES client over a real WebSocket: numbered requests, responses by id, events in order."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self._next_id = 1
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, url: str, **kwargs: Any) -> Client:
+        """Connect (kwargs go to ``websockets.connect``, e.g. ``origin=`` or ``additional_headers=``)."""
+        return cls(await websockets.connect(url, max_size=None, **kwargs))
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.ws:
+                msg = json.loads(text)
+                future = self._pending.pop(msg.get("id"), None) if "id" in msg else None
+                if future is not None:
+                    future.set_result(msg)
+                else:
+                    self.events.put_nowait(msg)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+
+    def send(self, method: str, params: Any = None) -> Pending:
+        """Send a request without waiting; omits ``params`` when None."""
+        id = self._next_id
+        self._next_id += 1
+        msg: dict[str, Any] = {"id": id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        return self.send_raw(json.dumps(msg), id)
+
+    def send_raw(self, text: str | bytes, id: int | None = None) -> Pending:
+        """Send any frame; ``id`` is the request id whose response the returned :class:`Pending` awaits."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        if id is not None:
+            self._pending[id] = future
+        asyncio.ensure_future(self.ws.send(text))
+        return Pending(future, id or 0)
+
+    async def request(self, method: str, params: Any = None) -> dict[str, Any]:
+        """Send a request and return its response message (``result`` or ``error``)."""
+        return await self.send(method, params)
+
+    async def get_event(self, event: str | None = None, wait: float = TIMEOUT) -> dict[str, Any]:
+        """The next message without a matching id (an event); asserts its name when given."""
+        try:
+            msg = await asyncio.wait_for(self.events.get(), wait)
+        except TimeoutError:
+            raise AssertionError(f"no event received within {wait}s (expected {event or 'any'})")
+        if event is not None:
+            assert msg.get("event") == event, f"expected event {event!r}, got {msg}"
+        return msg
+
+    async def assert_no_message(self, wait: float = QUIET) -> None:
+        """Assert no event arrives within ``wait`` seconds."""
+        await asyncio.sleep(wait)
+        assert self.events.empty(), f"unexpected message: {self.events.get_nowait()}"
+
+    async def wait_closed(self, wait: float = TIMEOUT) -> None:
+        await asyncio.wait_for(self.closed.wait(), wait)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self._reader
+
+
+@pytest.fixture
+async def client(gateway: GatewayProcess) -> AsyncIterator[Client]:
+    c = await Client.connect(gateway.ws_url)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def connect(gateway: GatewayProcess) -> AsyncIterator[Callable[..., Any]]:
+    """Factory for more clients: ``c = await connect()`` (closed after the test)."""
+    clients: list[Client] = []
+
+    async def open_client(url: str | None = None, **kwargs: Any) -> Client:
+        c = await Client.connect(url or gateway.ws_url, **kwargs)
+        clients.append(c)
+        return c
+
+    yield open_client
+    for c in clients:
+        await c.close()
