@@ -102,6 +102,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The demo page's ResClient bundle, installed by `npm ci` in frontend/ (see `make run`).
+RESCLIENT_DIST = BASE_DIR / "frontend" / "node_modules" / "resclient" / "dist"
+STATICFILES_DIRS = [("resclient", RESCLIENT_DIST)] if RESCLIENT_DIST.is_dir() else []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGGING = {
