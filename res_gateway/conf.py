@@ -61,6 +61,10 @@ EXTRA_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Keys whose zero value ("" or 0) resgate replaces with the default.
+_ZERO_DEFAULTED = ("natsUrl", "requestTimeout", "bufferSize", "port", "wsPath", "apiPath", "apiEncoding")
+
+
 class ConfigError(ValueError):
     """An invalid gateway setting; the message names the setting and the value."""
 
@@ -121,6 +125,9 @@ class GatewaySettings:
         unknown = set(merged) - set(RESGATE_DEFAULTS) - set(EXTRA_DEFAULTS)
         if unknown:
             raise ConfigError(f"unknown gateway setting {sorted(unknown)[0]!r}")
+        for key in _ZERO_DEFAULTED:  # as resgate's SetDefault, before validation
+            if merged[key] is None or (type(merged[key]) in (str, int) and not merged[key]):
+                merged[key] = RESGATE_DEFAULTS[key]
         return cls(
             nats_url=_str(merged, "natsUrl"),
             nats_creds=_str(merged, "natsCreds"),
