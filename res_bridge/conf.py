@@ -1,0 +1,67 @@
+"""The ``RES_BRIDGE`` settings namespace, read with defaults and reloaded on ``setting_changed``.
+
+RES_BRIDGE = {
+    "NATS_URL": "nats://127.0.0.1:4222",  # one URL, or several separated by commas
+    "QUEUE_GROUP": "res_bridge",  # service instances in one group share the requests
+    "MAX_PAGE_SIZE": 100,  # largest limit of a query collection, and its default
+    "EVENT_BUFFER_SIZE": 10000,  # events kept by the publisher while NATS is unreachable
+    "QUERY_EVENT_DURATION": 3.0,  # seconds a query event's subject is answered
+    "AUTH_RID": "django.auth",  # auth requests go to auth.<AUTH_RID>.<method>
+    "FLUSH_TIMEOUT": 5.0,  # seconds the publisher waits at exit for pending events
+    "WORKERS": 8,  # threads running ORM work for the service
+}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    "NATS_URL": "nats://127.0.0.1:4222",
+    "QUEUE_GROUP": "res_bridge",
+    "MAX_PAGE_SIZE": 100,
+    "EVENT_BUFFER_SIZE": 10000,
+    "QUERY_EVENT_DURATION": 3.0,
+    "AUTH_RID": "django.auth",
+    "FLUSH_TIMEOUT": 5.0,
+    "WORKERS": 8,
+}
+
+
+class BridgeSettings:
+    """Attribute access to ``settings.RES_BRIDGE`` with :data:`DEFAULTS` for missing keys."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(settings, "RES_BRIDGE", None) or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"invalid RES_BRIDGE setting: {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self.user_settings.get(name, DEFAULTS[name])
+        return self._cache[name]
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [url.strip() for url in str(self.NATS_URL).split(",") if url.strip()]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+bridge_settings = BridgeSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "RES_BRIDGE":
+        bridge_settings.reload()
+
+
+setting_changed.connect(_reload, dispatch_uid="res_bridge.conf.reload")
