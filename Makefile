@@ -13,7 +13,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) manage.py runstack
+	$(PY) -m resproject.stack
 
 test: $(STAMP)
 	$(PY) -m ruff check .

