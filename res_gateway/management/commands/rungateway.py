@@ -1,0 +1,183 @@
+"""``manage.py rungateway``: run the RES gateway with resgate's command-line flags and config file.
+
+Precedence, highest first: flags, the ``--config`` JSON file, ``settings.RES_GATEWAY``, resgate's
+defaults. A ``--config`` file that does not exist is written with the resulting config, as resgate does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from res_gateway.conf import RESGATE_DEFAULTS, RESGATE_VERSION, ConfigError, GatewaySettings, gateway_settings
+from res_protocol import PROTOCOL_VERSION
+
+logger = logging.getLogger("res_gateway")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One resgate flag: its long name, config key, short form and how its value is read."""
+
+    name: str
+    key: str
+    help: str
+    short: str = ""
+    kind: str = "str"  # str | optional (empty means null) | int | port (0 leaves it) | bool | list | origins
+    metavar: str = ""
+
+
+FLAGS = (
+    Flag("nats", "natsUrl", "NATS Server URL (default: nats://127.0.0.1:4222)", "-n", metavar="URL"),
+    Flag("addr", "addr", "Bind to HOST address (default: 0.0.0.0)", "-i", metavar="HOST"),
+    Flag("port", "port", "HTTP port for client connections (default: 8080)", "-p", "port", "PORT"),
+    Flag("wspath", "wsPath", "WebSocket path for clients (default: /)", "-w", metavar="PATH"),
+    Flag("apipath", "apiPath", "Web resource path for clients (default: /api/)", "-a", metavar="PATH"),
+    Flag("reqtimeout", "requestTimeout", "Timeout for NATS requests in milliseconds (default: 3000)", "-r",
+         "int", "MILLISECONDS"),
+    Flag("headauth", "headerAuth", "Resource method for header authentication", "-u", "optional", "METHOD"),
+    Flag("wsheadauth", "wsHeaderAuth", "Resource method for WebSocket header authentication", "-t",
+         "optional", "METHOD"),
+    Flag("metricsport", "metricsPort", "HTTP port for OpenMetrics connections (default: disabled)", "-m",
+         "port", "PORT"),
+    Flag("apiencoding", "apiEncoding", "Encoding for web resources: json, jsonflat (default: json)",
+         metavar="TYPE"),
+    Flag("putmethod", "putMethod", "Call method name mapped to HTTP PUT requests", kind="optional",
+         metavar="NAME"),
+    Flag("deletemethod", "deleteMethod", "Call method name mapped to HTTP DELETE requests", kind="optional",
+         metavar="NAME"),
+    Flag("patchmethod", "patchMethod", "Call method name mapped to HTTP PATCH requests", kind="optional",
+         metavar="NAME"),
+    Flag("wscompression", "wsCompression", "Enable WebSocket per message compression", kind="bool"),
+    Flag("resetthrottle", "resetThrottle", "Limit on parallel requests sent in response to a system reset",
+         kind="int", metavar="LIMIT"),
+    Flag("referencethrottle", "referenceThrottle",
+         "Limit on parallel requests sent when following resource references", kind="int", metavar="LIMIT"),
+    Flag("tls", "tls", "Enable TLS for HTTP (default: false)", kind="bool"),
+    Flag("tlscert", "certFile", "HTTP server certificate file", metavar="FILE"),
+    Flag("tlskey", "keyFile", "Private key for HTTP server certificate", metavar="FILE"),
+    Flag("creds", "natsCreds", "NATS User Credentials file", metavar="FILE"),
+    Flag("natscert", "natsCert", "NATS Client certificate file", metavar="FILE"),
+    Flag("natskey", "natsKey", "NATS Client certificate key file", metavar="FILE"),
+    Flag("natsrootca", "natsRootCAs", "NATS Root CA file (repeatable)", kind="list", metavar="FILE"),
+    Flag("alloworigin", "allowOrigin",
+         "Allowed origin: *, or <scheme>://<hostname>[:<port>] (repeatable; default: *)", kind="origins",
+         metavar="ORIGIN"),
+    Flag("debug", "debug", "Enable debugging output", "-D", "bool"),
+    Flag("trace", "trace", "Enable trace logging of every WebSocket and NATS message", "-V", "bool"),
+    Flag("server", "server", "ASGI server: uvicorn or daphne (default: uvicorn)", metavar="NAME"),
+)  # fmt: skip
+
+
+class Command(BaseCommand):
+    help = "Run the RES gateway (a resgate replacement) with resgate's flags; -DV enables debug and trace."
+    requires_system_checks: list[str] = []  # checked in handle(), once the config is known to be valid
+
+    def get_version(self) -> str:
+        return f"resgate v{RESGATE_VERSION}, protocol v{PROTOCOL_VERSION}"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-c", "--config", metavar="FILE", help="Configuration file (JSON, resgate's keys)"
+        )
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
+        for flag in FLAGS:
+            names = [flag.short, f"--{flag.name}"] if flag.short else [f"--{flag.name}"]
+            if flag.kind == "bool":
+                parser.add_argument(*names, dest=flag.name, action="store_true", default=None, help=flag.help)
+            elif flag.kind in ("list", "origins"):
+                parser.add_argument(
+                    *names, dest=flag.name, action="append", metavar=flag.metavar, help=flag.help
+                )
+            else:
+                parser.add_argument(*names, dest=flag.name, metavar=flag.metavar, help=flag.help)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from res_gateway import server
+
+        path = Path(options["config"]) if options["config"] else None
+        from_file = read_config_file(path) if path else None
+        config = {**getattr(settings, "RES_GATEWAY", {}), **(from_file or {}), **flag_overrides(options)}
+        try:
+            gateway = gateway_settings.configure(config)
+        except ConfigError as e:
+            raise CommandError(str(e))
+        if gateway.tls and not (gateway.cert_file and gateway.key_file):
+            raise CommandError("--tls needs both a certificate (--tlscert) and a key (--tlskey)")
+        if path and from_file is None:
+            write_config_file(path, gateway)
+        set_log_levels(gateway.debug, gateway.trace)
+        if not options["skip_checks"]:
+            self.check(display_num_errors=False)
+        scheme = "https" if gateway.tls else "http"
+        logger.info(
+            "Starting gateway (resgate v%s, protocol v%s) with %s on %s://%s:%d, NATS %s",
+            RESGATE_VERSION, PROTOCOL_VERSION, gateway.server, scheme, gateway.addr, gateway.port,
+            gateway.nats_url,
+        )  # fmt: skip
+        try:
+            server.serve(gateway)
+        except OSError as e:
+            raise CommandError(f"Failed to start server: {e}")
+
+
+def flag_overrides(options: dict[str, Any]) -> dict[str, Any]:
+    """The config keys set by the flags given on the command line, read as resgate reads them."""
+    config: dict[str, Any] = {}
+    for flag in FLAGS:
+        value = options.get(flag.name)
+        if value is None:
+            continue
+        if flag.kind in ("int", "port"):
+            try:
+                value = int(value)
+            except ValueError:
+                raise CommandError(f"invalid value {value!r} for flag --{flag.name}: must be an integer")
+            if flag.kind == "port" and value == 0:
+                continue
+        elif flag.kind == "optional":
+            value = value or None
+        elif flag.kind == "origins":
+            value = ";".join(value)
+        config[flag.key] = value
+    return config
+
+
+def read_config_file(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None when the file does not exist."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise CommandError(f"Error loading config file: {e}")
+    try:
+        config = json.loads(text)
+    except ValueError as e:
+        raise CommandError(f"Error parsing config file {path}: {e}")
+    if not isinstance(config, dict):
+        raise CommandError(f"Error parsing config file {path}: expected a JSON object")
+    return config
+
+
+def write_config_file(path: Path, gateway: GatewaySettings) -> None:
+    """Write resgate's keys with their values in use, as resgate does for a config file not found."""
+    config = {key: gateway.raw[key] for key in RESGATE_DEFAULTS}
+    try:
+        path.write_text(json.dumps(config, indent="\t"))
+    except OSError as e:
+        raise CommandError(f"Error writing config file: {e}")
+    path.chmod(0o664)
+
+
+def set_log_levels(debug: bool, trace: bool) -> None:
+    """``debug`` shows the gateway's debug messages; ``trace`` every WS and NATS message (logger
+    ``res_gateway.trace``, at debug level)."""
+    logging.getLogger("res_gateway").setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.getLogger("res_gateway.trace").setLevel(logging.DEBUG if trace else logging.INFO)

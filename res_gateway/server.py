@@ -1,0 +1,211 @@
+"""Serving the gateway: an ASGI server (uvicorn or daphne) on ``addr:port`` and the metrics endpoint.
+
+:func:`serve` blocks until SIGINT or SIGTERM, then shuts down gracefully: stop accepting, close the
+WebSockets (3 s grace), close the gateway's NATS connection, close the metrics endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from typing import Any
+
+from channels.routing import get_default_application
+
+from . import metrics
+from .conf import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+#: Seconds given to open WebSockets, and then to the gateway's NATS connection, to close.
+CLOSE_GRACE = 3.0
+#: Pending connections the listening socket queues.
+BACKLOG = 2048
+#: WebSocket close code sent to clients when the gateway shuts down (going away).
+GOING_AWAY = 1001
+
+ASGIApp = Any
+
+
+def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
+    """Serve ``application`` (default: ``settings.ASGI_APPLICATION``) with ``config.server`` until stopped."""
+    app = application or get_default_application()
+    if config.server == "daphne":
+        _serve_daphne(app, config)
+    else:
+        import uvloop
+
+        uvloop.run(_serve_uvicorn(app, config))
+
+
+# --- uvicorn ------------------------------------------------------------------------------------------
+
+
+async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.addr,  # "" listens on every interface, IPv4 and IPv6
+            port=config.port,
+            ws="websockets-sansio",
+            ws_per_message_deflate=config.ws_compression,
+            ssl_certfile=config.cert_file if config.tls else None,
+            ssl_keyfile=config.key_file if config.tls else None,
+            backlog=BACKLOG,
+            access_log=False,
+            log_config=None,  # Django's LOGGING stays in charge
+            server_header=False,
+            timeout_graceful_shutdown=CLOSE_GRACE,
+        )
+    )
+    metrics_server = await start_metrics_server(config)
+    # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        await server.serve()
+    finally:
+        await _finish(metrics_server)
+
+
+# --- daphne -------------------------------------------------------------------------------------------
+
+
+def _serve_daphne(app: ASGIApp, config: GatewaySettings) -> None:
+    from daphne.server import Server
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import quoteStringArgument as quote
+
+    listen = f"port={config.port}:interface={quote(config.addr or '0.0.0.0')}"
+    endpoint = f"tcp:{listen}"
+    if config.tls:
+        endpoint = f"ssl:{listen}:certKey={quote(config.cert_file)}:privateKey={quote(config.key_file)}"
+
+    def ready() -> None:  # called by daphne just before its reactor runs
+        if config.ws_compression:
+            server.ws_factory.setProtocolOptions(perMessageCompressionAccept=_accept_deflate)
+        loop = asyncio.get_event_loop()
+        started = loop.create_task(start_metrics_server(config))
+
+        async def shutdown() -> None:
+            await _close_daphne_websockets(server)
+            await _finish(await started)
+            reactor.stop()
+
+        def on_signal() -> None:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # one shutdown, whatever follows
+                loop.add_signal_handler(sig, lambda: None)
+            loop.create_task(shutdown())
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+
+    server = Server(
+        app,
+        endpoints=[endpoint],
+        signal_handlers=False,
+        websocket_timeout=-1,
+        ready_callable=ready,
+    )
+    server.run()
+    if not server.listening_addresses:
+        raise OSError(f"could not listen on {endpoint}")
+
+
+def _accept_deflate(offers: list[Any]) -> Any:
+    from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
+
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return PerMessageDeflateOfferAccept(offer)
+    return None
+
+
+async def _close_daphne_websockets(server: Any) -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    sockets = [p for p in server.connections if isinstance(p, WebSocketProtocol)]
+    for protocol in sockets:
+        protocol.sendClose(code=GOING_AWAY)
+    apps = [server.connections.get(p, {}).get("application_instance") for p in sockets]
+    pending = [app for app in apps if app is not None and not app.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=CLOSE_GRACE)
+
+
+# --- shared -------------------------------------------------------------------------------------------
+
+
+async def _finish(metrics_server: asyncio.Server | None) -> None:
+    """After the clients are gone: close the gateway's NATS connection, then the metrics endpoint."""
+    await _stop_gateway()
+    if metrics_server is not None:
+        metrics_server.close()
+        await metrics_server.wait_closed()
+    logger.info("Gateway stopped")
+
+
+async def _stop_gateway() -> None:
+    try:
+        from .gateway import get_gateway
+    except ImportError:
+        return
+    try:
+        await asyncio.wait_for(get_gateway().stop(), CLOSE_GRACE)
+    except Exception:
+        logger.exception("Closing the gateway's NATS connection failed")
+
+
+def _ssl_context(config: GatewaySettings) -> ssl.SSLContext | None:
+    if not config.tls:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.cert_file, config.key_file)
+    return context
+
+
+async def start_metrics_server(config: GatewaySettings) -> asyncio.Server | None:
+    """Serve OpenMetrics text at ``/metrics`` on ``metricsPort`` (None when it is 0 or cannot listen)."""
+    if not config.metrics_port:
+        return None
+    try:
+        server = await asyncio.start_server(
+            _metrics_connection, config.addr or None, config.metrics_port, ssl=_ssl_context(config)
+        )
+    except OSError as e:
+        logger.error("Metrics server can't listen on port %s: %s", config.metrics_port, e)
+        return None
+    scheme = "https" if config.tls else "http"
+    logger.info("Metrics endpoint listening on %s://%s:%s/metrics", scheme, config.addr, config.metrics_port)
+    return server
+
+
+async def _metrics_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One HTTP/1.x exchange: ``GET /metrics`` (or HEAD) answers the metrics, then the connection closes."""
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError, OSError):
+        writer.close()
+        return
+    content_type, extra = metrics.CONTENT_TYPE, ""
+    if target.split("?", 1)[0] != "/metrics":
+        status, body, content_type = "404 Not Found", b"404 page not found\n", "text/plain; charset=utf-8"
+    elif method not in ("GET", "HEAD"):
+        status, body, content_type = "405 Method Not Allowed", b"", "text/plain; charset=utf-8"
+        extra = "Allow: GET, HEAD\r\n"
+    else:
+        status, body = "200 OK", metrics.render()
+    head_out = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        f"{extra}Connection: close\r\n\r\n"
+    )
+    writer.write(head_out.encode() + (b"" if method == "HEAD" else body))
+    try:
+        await writer.drain()
+    finally:
+        writer.close()
