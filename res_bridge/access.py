@@ -1,0 +1,148 @@
+"""Access decisions: may the user behind a token get a resource, and which methods may it call.
+
+Superusers may do everything. Everybody else gets the union of every matching AccessRule that applies to
+them, plus what their Django model permissions allow on the model behind the resource (view → get,
+change → ``set``, add → ``new``, delete → ``delete``).
+
+Rules are kept in memory per process. A cheap stamp (row count and latest update) is read on every decision,
+so a change saved by any process (the admin in the web process, say) is seen by the next decision here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_permission_codename
+from django.db.models import Count, Max, Model
+
+from res_protocol import Access, Pattern, split_rid
+
+from .models import ALL_METHODS, AccessRule
+from .tokens import user_from_token
+
+#: Django permission action → what it grants on a resource of that model (``None``: get access).
+PERMISSION_GRANTS: dict[str, str | None] = {"view": None, "change": "set", "add": "new", "delete": "delete"}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    pattern: Pattern
+    applies_to: str
+    group_id: int | None
+    user_id: int | None
+    can_get: bool
+    methods: tuple[str, ...]
+
+    def applies(self, user: Any, group_ids: frozenset[int]) -> bool:
+        who = self.applies_to
+        if who == AccessRule.AppliesTo.EVERYONE:
+            return True
+        if not user.is_authenticated:
+            return False
+        if who == AccessRule.AppliesTo.AUTHENTICATED:
+            return True
+        if who == AccessRule.AppliesTo.STAFF:
+            return user.is_staff
+        if who == AccessRule.AppliesTo.GROUP:
+            return self.group_id in group_ids
+        return who == AccessRule.AppliesTo.USER and self.user_id == user.pk
+
+
+class RuleCache:
+    """The AccessRule table compiled in memory, reloaded when its stamp changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[Any, ...] | None = None
+        self._rules: tuple[CompiledRule, ...] = ()
+
+    def rules(self) -> tuple[CompiledRule, ...]:
+        stamp = self._read_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._rules = tuple(self._compile(AccessRule.objects.all()))
+                    self._stamp = stamp
+        return self._rules
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stamp = None
+            self._rules = ()
+
+    @staticmethod
+    def _read_stamp() -> tuple[Any, ...]:
+        row = AccessRule.objects.aggregate(count=Count("pk"), updated=Max("updated_at"), top=Max("pk"))
+        return (row["count"], row["updated"], row["top"])
+
+    @staticmethod
+    def _compile(rules: Iterable[AccessRule]) -> Iterable[CompiledRule]:
+        for rule in rules:
+            try:
+                pattern = Pattern(rule.pattern)
+            except ValueError:  # written around validation; such a rule grants nothing
+                continue
+            yield CompiledRule(
+                pattern, rule.applies_to, rule.group_id, rule.user_id, rule.can_get, rule.methods
+            )
+
+
+rule_cache = RuleCache()
+
+
+def decide(token: Any, rid: str) -> Access:
+    """The access the holder of ``token`` has to ``rid`` (its query, if any, does not matter)."""
+    user = user_from_token(token)
+    if user.is_superuser:
+        return Access(get=True, call=ALL_METHODS)
+    name, _query = split_rid(rid)
+    grants = Grants()
+    rules = [rule for rule in rule_cache.rules() if rule.pattern.matches(name)]
+    if rules:
+        group_ids = (
+            _group_ids(user) if any(r.applies_to == AccessRule.AppliesTo.GROUP for r in rules) else None
+        )
+        for rule in rules:
+            if rule.applies(user, group_ids or frozenset()):
+                grants.add(rule.can_get, rule.methods)
+    if user.is_authenticated:
+        model = model_for(name)
+        if model is not None:
+            for action, method in PERMISSION_GRANTS.items():
+                if user.has_perm(f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"):
+                    grants.add(method is None, (method,) if method else ())
+    return grants.access()
+
+
+class Grants:
+    """Accumulates grants: get if any grants it; call methods merged (sorted), ``*`` dominating."""
+
+    def __init__(self) -> None:
+        self.get = False
+        self.methods: set[str] = set()
+
+    def add(self, get: bool, methods: Iterable[str]) -> None:
+        self.get = self.get or get
+        self.methods.update(methods)
+
+    def access(self) -> Access:
+        call = ALL_METHODS if ALL_METHODS in self.methods else ",".join(sorted(self.methods))
+        return Access(get=self.get, call=call)
+
+
+def _group_ids(user: Any) -> frozenset[int]:
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(user.groups.values_list("pk", flat=True))
+
+
+def model_for(name: str) -> type[Model] | None:
+    """The Django model served under the resource name ``name``, if the registry knows one."""
+    try:
+        from . import registry
+    except ImportError:
+        return None
+    return registry.model_for(name)

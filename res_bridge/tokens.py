@@ -1,0 +1,55 @@
+"""Connection tokens for Django users: their shape, their tid, and the user a token stands for.
+
+A token is ``{"user_id": <pk>, "tid": "user.<pk>"}``; a token obtained from a Django session or a DRF token
+also names it (``"session"`` / ``"drf_token"``), so that a refresh can tell whether it still holds. Every
+connection of a user shares the tid, so one ``system.tokenReset`` reaches them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+
+from .conf import bridge_settings
+
+Token = dict[str, Any]
+
+
+def refresh_subject() -> str:
+    """The subject gateways call for each connection named in a ``system.tokenReset``."""
+    return f"auth.{bridge_settings.AUTH_RID}.refresh"
+
+
+def tid_for(user_id: Any) -> str:
+    return f"user.{user_id}"
+
+
+def token_for(user: AbstractBaseUser, **source: str) -> Token:
+    """The token for ``user``; ``source`` names the session or DRF token it came from, if any."""
+    return {"user_id": user.pk, "tid": tid_for(user.pk), **source}
+
+
+def user_id_from_token(token: Any) -> Any:
+    """The user id a well-formed token names (its tid must match), else ``None``."""
+    if not isinstance(token, dict):
+        return None
+    user_id = token.get("user_id")
+    if user_id is None or isinstance(user_id, bool | dict | list) or token.get("tid") != tid_for(user_id):
+        return None
+    return user_id
+
+
+def user_from_token(token: Any) -> AbstractBaseUser | AnonymousUser:
+    """The active user a token stands for; anybody else (no token, unknown or inactive user) is anonymous."""
+    user_id = user_id_from_token(token)
+    if user_id is None:
+        return AnonymousUser()
+    try:
+        user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    except (ValueError, TypeError, ValidationError):
+        user = None
+    return user or AnonymousUser()
