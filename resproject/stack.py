@@ -203,6 +203,14 @@ class Component:
             sys.stdout.write(label + raw.decode(errors="replace").rstrip() + "\n")
             sys.stdout.flush()
 
+    def exit_reason(self) -> str:
+        code = self.proc.returncode if self.proc else None
+        return (
+            f"was killed by signal {-code}"
+            if code and code < 0
+            else f"stopped unexpectedly (exit code {code})"
+        )
+
     @property
     def exited(self) -> bool:
         return self.proc is not None and self.proc.returncode is not None
@@ -250,10 +258,7 @@ class Stack:
         finally:
             await self._stop_all()
         if dead is not None:
-            print(
-                f"error: {dead.name} exited with code {dead.proc.returncode}; the rest was stopped",
-                flush=True,
-            )
+            print(f"error: {dead.name} {dead.exit_reason()}; the rest was stopped", flush=True)
             return 1
         print("stopped: nothing is left running", flush=True)
         return 0
