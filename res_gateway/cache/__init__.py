@@ -1,0 +1,20 @@
+"""The shared resource cache: resources by name and query, kept current from service events."""
+
+from .cache import Cache, EventSubscription
+from .event import MODERN, CacheEvent, client_collection, client_value, client_values, event_message
+from .resource import COLLECTION, MODEL, ResourceSubscription, Subscriber
+
+__all__ = [
+    "COLLECTION",
+    "MODEL",
+    "MODERN",
+    "Cache",
+    "CacheEvent",
+    "EventSubscription",
+    "ResourceSubscription",
+    "Subscriber",
+    "client_collection",
+    "client_value",
+    "client_values",
+    "event_message",
+]

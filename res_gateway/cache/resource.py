@@ -1,0 +1,188 @@
+"""One cached resource (a model or a collection) and how events change it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from res_protocol import DELETE_ACTION, InvalidValue, ResError, dumps_str, loads, normalize_value
+
+from .diff import diff_collection, diff_model, same
+from .event import CacheEvent
+
+if TYPE_CHECKING:
+    from .cache import EventSubscription
+
+logger = logging.getLogger("res_gateway.cache")
+
+MODEL = "model"
+COLLECTION = "collection"
+_MISSING = object()
+
+
+class Subscriber(Protocol):
+    """Something holding a cached resource: it is told about every event applied to it."""
+
+    def on_event(self, event: CacheEvent) -> None: ...
+
+    def on_reaccess(self) -> None: ...
+
+
+class ResourceSubscription:
+    """A cached resource: the base resource of a name, or one normalized query of it."""
+
+    def __init__(self, es: EventSubscription, query: str) -> None:
+        self.es = es
+        self.query = query  # the requested query while loading, the normalized one once loaded
+        self.is_query = False
+        self.kind = ""
+        self.value: Any = None
+        self.version = 0
+        self.subscribers: set[Subscriber] = set()
+        self.resetting = False
+        # Resolves to the loaded ResourceSubscription (this one or the one it links to) or a ResError.
+        self.loaded: asyncio.Future[ResourceSubscription | ResError] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    @property
+    def rid(self) -> str:
+        return f"{self.es.name}?{self.query}" if self.is_query else self.es.name
+
+    @property
+    def is_loaded(self) -> bool:
+        return bool(self.kind)
+
+    def set_value(self, kind: str, value: Any) -> None:
+        self.kind = kind
+        self.value = value
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def handle_event(self, name: str, payload: bytes) -> None:
+        """Apply a service event and hand the resulting event to every subscriber."""
+        if name == "reaccess":
+            for sub in list(self.subscribers):
+                sub.on_reaccess()
+            return
+        if self.resetting and name in ("change", "add", "remove", "delete"):
+            return
+        try:
+            data = loads(payload) if payload else None
+        except ValueError as e:
+            logger.error("invalid event payload on event.%s.%s: %s", self.es.name, name, e)
+            return
+        if name == "change":
+            self.change(_change_values(data, self.rid))
+        elif name == "add":
+            self.add(data)
+        elif name == "remove":
+            self.remove(data)
+        elif name == "delete":
+            self.delete()
+        else:
+            self.publish(CacheEvent(name, raw=dumps_str(data), value=self.value, version=self.version))
+
+    def change(self, values: Any) -> None:
+        if self.kind != MODEL or not isinstance(values, dict):
+            logger.error("change event on %s is not a valid model change", self.rid)
+            return
+        changed: dict[str, Any] = {}
+        old: dict[str, Any] = {}
+        try:
+            for k, v in values.items():
+                v = normalize_value(v, allow_delete=True)
+                prev = self.value.get(k, _MISSING)
+                if v is DELETE_ACTION:
+                    if prev is not _MISSING:
+                        changed[k], old[k] = v, prev
+                elif prev is _MISSING or not same(prev, v):
+                    changed[k], old[k] = v, None if prev is _MISSING else prev
+        except InvalidValue as e:
+            logger.error("invalid change event on %s: %s", self.rid, e)
+            return
+        if not changed:
+            return
+        model = {**self.value, **changed}
+        for k, v in changed.items():
+            if v is DELETE_ACTION:
+                del model[k]
+        self._bump(model, CacheEvent("change", {"values": changed}, old=old))
+
+    def add(self, data: Any) -> None:
+        try:
+            idx = data["idx"]
+            if self.kind != COLLECTION or type(idx) is not int or not 0 <= idx <= len(self.value):
+                raise InvalidValue("index out of range")
+            value = normalize_value(data["value"])
+        except (InvalidValue, KeyError, TypeError) as e:
+            logger.error("invalid add event on %s: %s", self.rid, e)
+            return
+        collection = [*self.value[:idx], value, *self.value[idx:]]
+        self._bump(collection, CacheEvent("add", {"idx": idx, "value": value}))
+
+    def remove(self, data: Any) -> None:
+        try:
+            idx = data["idx"]
+            if self.kind != COLLECTION or type(idx) is not int or not 0 <= idx < len(self.value):
+                raise InvalidValue("index out of range")
+        except (InvalidValue, KeyError, TypeError) as e:
+            logger.error("invalid remove event on %s: %s", self.rid, e)
+            return
+        old = self.value[idx]
+        collection = [*self.value[:idx], *self.value[idx + 1 :]]
+        self._bump(collection, CacheEvent("remove", {"idx": idx}, old=old))
+
+    def delete(self) -> None:
+        """The resource is gone: drop it from the cache and tell (then detach) every subscriber."""
+        self.es.forget(self)
+        event = CacheEvent("delete", value=self.value, version=self.version + 1)
+        subscribers = list(self.subscribers)
+        self.subscribers.clear()
+        for sub in subscribers:
+            sub.on_event(event)
+            self.es.release()
+
+    def replace(self, kind: str, value: Any) -> None:
+        """Bring the cache to a state fetched anew, as ordinary events (after a reset or query event)."""
+        if kind != self.kind:
+            logger.error("%s changed type from %s to %s; keeping the cached value", self.rid, self.kind, kind)
+            return
+        if kind == MODEL:
+            values = diff_model(self.value, value)
+            if values:
+                self.change(values)
+            return
+        for name, data in diff_collection(self.value, value):
+            self.add(data) if name == "add" else self.remove(data)
+
+    def _bump(self, value: Any, event: CacheEvent) -> None:
+        self.value = value
+        self.version += 1
+        event.value = value
+        event.version = self.version
+        self.publish(event)
+
+    def publish(self, event: CacheEvent) -> None:
+        for sub in list(self.subscribers):
+            sub.on_event(event)
+
+
+def _change_values(data: Any, rid: str) -> Any:
+    """The changed values of a change payload; a v1.0 flat payload is taken as the values."""
+    if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("values"), dict):
+        return data["values"]
+    if isinstance(data, dict):
+        _warn_legacy_change(rid)
+    return data
+
+
+_warned: set[str] = set()
+
+
+def _warn_legacy_change(rid: str) -> None:
+    service = rid.split(".", 1)[0]
+    if service not in _warned:
+        _warned.add(service)
+        logger.warning("deprecated v1.0 change event format from service %r (values not wrapped)", service)

@@ -1,0 +1,583 @@
+"""One client's RES session, independent of the transport (no Channels here).
+
+A :class:`Connection` parses client requests (``version``, ``subscribe``, ``unsubscribe``, ``get``,
+``call``, ``auth``, ``new``), keeps the client's subscriptions and token, and writes responses and events
+through one bounded queue drained by its own writer task. The HTTP views use the same class with no
+``send``, through :meth:`Connection.access`, :meth:`~Connection.load`, :meth:`~Connection.call` and
+:meth:`~Connection.auth`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from res_protocol import (
+    Access,
+    ResError,
+    decode_response,
+    dumps,
+    dumps_str,
+    errors,
+    expand_cid,
+    is_valid_part,
+    is_valid_rid,
+    loads,
+    split_rid,
+)
+
+from .cache import MODERN, client_collection, client_values
+from .conf import gateway_settings
+from .metrics import metrics
+from .subscription import Subscription, references
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+logger = logging.getLogger("res_gateway.connection")
+
+LEGACY = 1001001  # clients that sent no version (1.1.1)
+V120 = 1002000  # call/auth results wrapped as {"payload"} or resource responses
+LATEST = 1002003
+PROTOCOL = "1.2.3"
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+_OMITTED: Any = object()
+_NO_RESULT: Any = object()
+
+
+@dataclass
+class RequestInfo:
+    """The HTTP request (or WebSocket upgrade request) behind a connection, for auth requests."""
+
+    header: dict[str, list[str]] = field(default_factory=dict)
+    host: str = ""
+    remote_addr: str = ""
+    uri: str = ""
+
+
+@dataclass
+class ServiceReply:
+    """One service reply: a result, a resource (rid) or an error, plus meta."""
+
+    result: Any = None
+    resource: str | None = None
+    error: ResError | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass
+class Resource:
+    kind: str  # "model" or "collection"
+    value: dict[str, Any] | list[Any]
+
+
+@dataclass
+class ResourceTree:
+    rid: str
+    resources: dict[str, Resource]
+    errors: dict[str, ResError]
+
+
+def new_cid() -> str:
+    return secrets.token_hex(10)
+
+
+def parse_version(protocol: Any) -> int:
+    """``"1.2.3"`` as 1002003; raises invalidParams or unsupportedProtocol."""
+    if not isinstance(protocol, str):
+        raise errors.INVALID_PARAMS
+    parts = protocol.split(".")
+    if len(parts) != 3 or not all(p.isdigit() and p.isascii() and int(p) < 1000 for p in parts):
+        raise errors.invalid_params(f"Invalid protocol version: {protocol}")
+    major, minor, patch = map(int, parts)
+    if major != 1:
+        raise errors.UNSUPPORTED_PROTOCOL
+    return major * 1_000_000 + minor * 1000 + patch
+
+
+class Connection:
+    """One client session: requests, subscriptions, token and the events it receives."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        request_info: RequestInfo | None = None,
+        protocol: int = LATEST,
+        send: Send | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.request_info = request_info or RequestInfo()
+        self.protocol = protocol
+        self.cid = new_cid()
+        self.token: Any = None
+        self.tid: str | None = None
+        self.token_generation = 0
+        self.subs: dict[str, Subscription] = {}
+        self.closed = False
+        self._send = send
+        self._out: asyncio.Queue[str] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._conn_sub: Any = None
+
+    @property
+    def modern(self) -> bool:
+        return self.protocol >= MODERN
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def open(self) -> Connection:
+        """Register with the gateway and listen to ``conn.<cid>.*``."""
+        await self.gateway.ready()
+        if self._send is not None:
+            self._out = asyncio.Queue(gateway_settings.send_queue_size)
+            self._writer = asyncio.ensure_future(self._write_loop())
+        self._conn_sub = await self.gateway.mq.subscribe(f"conn.{self.cid}.*", self._on_conn_message)
+        self.gateway.connections[self.cid] = self
+        return self
+
+    async def close(self) -> None:
+        """Dispose of every subscription and stop listening; nothing of the session is kept."""
+        if self.closed:
+            return
+        self.closed = True
+        self.gateway.connections.pop(self.cid, None)
+        for task in list(self._tasks):
+            task.cancel()
+        for sub in self.subs.values():
+            sub.dispose()
+        self.subs.clear()
+        if self._conn_sub is not None:
+            await self._conn_sub.unsubscribe()
+        if self._writer is not None:
+            self._writer.cancel()
+
+    async def __aenter__(self) -> Connection:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- output -------------------------------------------------------------------------------------
+
+    def write(self, text: str) -> None:
+        """Queue a message for the client; one that overflows the queue is disconnected."""
+        if self._out is None or self.closed:
+            return
+        try:
+            self._out.put_nowait(text)
+        except asyncio.QueueFull:
+            logger.warning("disconnecting %s: send queue full (%d messages)", self.cid, self._out.qsize())
+            self._out = None
+            asyncio.ensure_future(self._disconnect())
+
+    async def _write_loop(self) -> None:
+        assert self._out is not None and self._send is not None
+        out, send = self._out, self._send
+        try:
+            while True:
+                await send({"type": "websocket.send", "text": await out.get()})
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the socket is gone; the consumer closes the connection
+            logger.debug("writing to %s: %s", self.cid, e)
+
+    async def _disconnect(self) -> None:
+        if self._send is not None:
+            try:
+                await self._send({"type": "websocket.close", "code": 1008})
+            except Exception as e:
+                logger.debug("closing %s: %s", self.cid, e)
+        await self.close()
+
+    def _respond(self, id: int, result: Any = _NO_RESULT) -> None:
+        self.write(
+            f'{{"id":{id}}}' if result is _NO_RESULT else f'{{"result":{dumps_str(result)},"id":{id}}}'
+        )
+
+    def _respond_error(self, id: int, error: ResError) -> None:
+        self.write(f'{{"error":{dumps_str(error.to_dict())},"id":{id}}}')
+
+    # --- requests from the client -------------------------------------------------------------------
+
+    def receive(self, text: str | bytes) -> None:
+        """Handle one client message; requests without a valid id are dropped silently."""
+        try:
+            msg = loads(text)
+        except ValueError:
+            return
+        if not isinstance(msg, dict):
+            return
+        id, method = msg.get("id"), msg.get("method", "")
+        if type(id) is not int or id < 0 or id >= 1 << 64 or not isinstance(method, str):
+            return
+        task = asyncio.ensure_future(self._handle(id, method, msg.get("params")))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, id: int, method: str, params: Any) -> None:
+        try:
+            result = await self._dispatch(method, params)
+        except ResError as e:
+            self._respond_error(id, e)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("error handling %s", method)
+            self._respond_error(id, errors.INTERNAL_ERROR)
+        else:
+            self._respond(id, result)
+
+    async def _dispatch(self, method: str, params: Any) -> Any:
+        if "." not in method:
+            if method == "version":
+                return self._version(params)
+            raise errors.INVALID_REQUEST
+        kind, rid = method.split(".", 1)
+        name = ""
+        if kind in ("call", "auth"):
+            rid, _, name = rid.rpartition(".")
+            if not rid or not is_valid_part(name):
+                raise errors.INVALID_REQUEST
+        if kind not in ("subscribe", "unsubscribe", "get", "call", "auth", "new") or not is_valid_rid(rid):
+            raise errors.INVALID_REQUEST
+        metrics.ws_request(kind)
+        if kind == "subscribe":
+            return await self._subscribe(rid)
+        if kind == "get":
+            return await self._get(rid)
+        if kind == "unsubscribe":
+            return self._unsubscribe(rid, params)
+        if kind == "call":
+            return await self._call(rid, name, params)
+        if kind == "auth":
+            return await self._resource_result(await self.auth(rid, name, params=params), "auth")
+        return await self._new(rid, params)
+
+    def _version(self, params: Any) -> dict[str, str]:
+        if params is not None and not isinstance(params, dict):
+            raise errors.INVALID_PARAMS
+        protocol = (params or {}).get("protocol")
+        if protocol is not None and protocol != "":
+            self.protocol = parse_version(protocol)
+        return {"protocol": PROTOCOL}
+
+    async def _subscribe(self, rid: str) -> dict[str, Any]:
+        sub = self.subscription(rid)
+        self._add_direct(sub)
+        try:
+            await self._check_get(sub)
+            await self.wait_loaded([sub])
+        except BaseException:
+            self._drop_direct(sub)
+            raise
+        return self.resource_set([sub])
+
+    async def _get(self, rid: str) -> dict[str, Any]:
+        result = await self._subscribe(rid)
+        self._drop_direct(self.subs[rid])
+        return result
+
+    def _unsubscribe(self, rid: str, params: Any) -> Any:
+        count = 1
+        if params is not None:
+            if not isinstance(params, dict):
+                raise errors.INVALID_PARAMS
+            count = params.get("count", 1)
+            if type(count) is not int or count <= 0:
+                raise errors.INVALID_PARAMS
+        sub = self.subs.get(rid)
+        if sub is None or sub.direct < count:
+            raise errors.NO_SUBSCRIPTION
+        sub.direct -= count
+        self.collect_garbage()
+        return _NO_RESULT
+
+    async def _call(self, rid: str, method: str, params: Any) -> Any:
+        sub = self.subs.get(rid)
+        if sub is not None and sub.is_loaded:
+            access = await sub.get_access()
+        else:
+            access = await self.request_access(expand_cid(rid, self.cid))
+        if not access.can_call(method):
+            raise errors.ACCESS_DENIED
+        return await self._resource_result(await self.call(rid, method, params), "call")
+
+    async def _new(self, rid: str, params: Any) -> dict[str, Any]:
+        reply = await self.call(rid, "new", params)
+        if reply.error is None and reply.resource is None:
+            result = reply.result
+            if isinstance(result, dict) and len(result) == 1 and isinstance(result.get("rid"), str):
+                if not is_valid_rid(result["rid"]):
+                    raise errors.internal_error("invalid resource rid in new response")
+                reply.resource = result["rid"]
+            else:
+                raise errors.internal_error("non-resource response on new request")
+        _deprecated_new(rid)
+        return await self._resource_result(reply, "new")
+
+    async def _resource_result(self, reply: ServiceReply, kind: str) -> Any:
+        """The client's result for a call/auth/new reply; a resource response is subscribed."""
+        if reply.error is not None:
+            raise reply.error
+        if reply.resource is None:
+            return {"payload": reply.result} if self.protocol >= V120 else reply.result
+        rid = reply.resource
+        if self.protocol < V120 and kind != "new":
+            return {"rid": rid}
+        try:
+            result = await self._subscribe(rid)
+        except ResError as e:
+            return {"rid": rid, "errors": {rid: e.to_dict()}}
+        return {"rid": rid, **result}
+
+    # --- subscriptions ------------------------------------------------------------------------------
+
+    def subscription(self, rid: str) -> Subscription:
+        """The client's subscription for ``rid`` (created when missing; reloaded after delete)."""
+        sub = self.subs.get(rid)
+        if sub is None or sub.deleted:
+            old = sub
+            sub = Subscription(self, rid, expand_cid(rid, self.cid))
+            if old is not None:
+                sub.direct = old.direct
+            self.subs[rid] = sub
+        return sub
+
+    def _add_direct(self, sub: Subscription) -> None:
+        if sub.direct >= gateway_settings.subscription_limit:
+            raise errors.SUBSCRIPTION_LIMIT_EXCEEDED
+        sub.direct += 1
+        sub.load()
+
+    def _drop_direct(self, sub: Subscription) -> None:
+        sub.direct -= 1
+        self.collect_garbage()
+
+    async def _check_get(self, sub: Subscription) -> None:
+        """Access first (sent in parallel with the get), then the get's own error."""
+        access = await sub.get_access()
+        if not access.get:
+            raise errors.ACCESS_DENIED
+        await asyncio.shield(sub.load())
+        if sub.error is not None:
+            raise sub.error
+
+    def add_reference(self, parent: Subscription, rid: str) -> Subscription:
+        """``parent`` holds a hard reference to ``rid``: subscribe it indirectly."""
+        parent.refs[rid] += 1
+        sub = self.subscription(rid)
+        sub.load()
+        return sub
+
+    def remove_reference(self, parent: Subscription, rid: str) -> None:
+        parent.refs[rid] -= 1
+        if parent.refs[rid] <= 0:
+            del parent.refs[rid]
+            self.collect_garbage()
+
+    async def wait_loaded(self, roots: Iterable[Subscription]) -> None:
+        """Wait until every subscription reachable from ``roots`` has loaded (or failed)."""
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            sub = todo.pop()
+            if sub.rid in seen:
+                continue
+            seen.add(sub.rid)
+            await asyncio.shield(sub.load())
+            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
+
+    def _reachable(self, roots: Iterable[Subscription], only_sent: bool = False) -> set[str]:
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            sub = todo.pop()
+            if sub.rid in seen:
+                continue
+            seen.add(sub.rid)
+            if only_sent and not sub.sent:
+                continue
+            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
+        return seen
+
+    def collect_garbage(self) -> None:
+        """Dispose of what nothing holds (cycles included); forget "sent" where nothing sent holds it."""
+        held = self._reachable(s for s in self.subs.values() if s.direct > 0)
+        for rid in [rid for rid in self.subs if rid not in held]:
+            self.subs.pop(rid).dispose()
+        held_sent = self._reachable(
+            (s for s in self.subs.values() if s.direct > 0 and s.sent), only_sent=True
+        )
+        for rid, sub in self.subs.items():
+            if sub.sent and rid not in held_sent:
+                sub.sent = False
+
+    def resource_set(self, roots: Iterable[Subscription]) -> dict[str, Any]:
+        """Everything reachable from ``roots`` that the client lacks; marks it sent."""
+        models: dict[str, Any] = {}
+        collections: dict[str, Any] = {}
+        errs: dict[str, Any] = {}
+        todo = list(roots)
+        seen: set[str] = set()
+        while todo:
+            sub = todo.pop()
+            if sub.sent or sub.rid in seen:
+                continue
+            seen.add(sub.rid)
+            if sub.error is not None:
+                errs[sub.rid] = sub.error.to_dict()
+                continue
+            if sub.kind == "model":
+                models[sub.rid] = client_values(sub.value, self.modern)
+            else:
+                collections[sub.rid] = client_collection(sub.value, self.modern)
+            sub.sent = True
+            todo.extend(self.subs[r] for r in sub.refs if r in self.subs)
+        result: dict[str, Any] = {}
+        if models:
+            result["models"] = models
+        if collections:
+            result["collections"] = collections
+        if errs:
+            result["errors"] = errs
+        return result
+
+    # --- tokens and access --------------------------------------------------------------------------
+
+    def _on_conn_message(self, subject: str, payload: bytes) -> None:
+        if not subject.endswith(".token"):
+            return
+        try:
+            data = loads(payload)
+            token, tid = data.get("token"), data.get("tid")
+        except (ValueError, AttributeError) as e:
+            logger.error("invalid token event for %s: %s", self.cid, e)
+            return
+        self.set_token(token, tid if isinstance(tid, str) else None)
+
+    def set_token(self, token: Any, tid: str | None = None) -> None:
+        """Replace the token; access obtained with a previous non-null token is checked again."""
+        had_token = self.token is not None
+        self.token, self.tid = token, tid
+        self.token_generation += 1
+        if had_token:
+            for sub in list(self.subs.values()):
+                sub.on_reaccess()
+
+    def reaccess(self) -> None:
+        for sub in list(self.subs.values()):
+            sub.on_reaccess()
+
+    def _payload(self, query: str, is_http: bool, **extra: Any) -> bytes:
+        payload: dict[str, Any] = {"cid": self.cid, "token": self.token, **extra}
+        if query:
+            payload["query"] = query
+        if is_http:
+            payload["isHttp"] = True
+        return dumps(payload)
+
+    async def _service_request(self, name: str, subject: str, payload: bytes, resource: bool) -> ServiceReply:
+        try:
+            reply = await self.gateway.cache.request(name, subject, payload)
+        except ResError as e:
+            return ServiceReply(error=e)
+        response = decode_response(reply, allow_resource=resource)
+        if response.error is not None and response.error.code == errors.CODE_INTERNAL_ERROR:
+            logger.error("%s: %s", subject, response.error.message)
+        return ServiceReply(response.result, response.resource, response.error, response.meta)
+
+    async def access(self, rid: str, *, is_http: bool = False) -> ServiceReply:
+        """A raw, uncached access request for ``rid``."""
+        name, query = split_rid(expand_cid(rid, self.cid))
+        return await self._service_request(name, f"access.{name}", self._payload(query, is_http), False)
+
+    async def request_access(self, cache_rid: str) -> Access:
+        """Access for an (expanded) rid; raises the service's error."""
+        name, query = split_rid(cache_rid)
+        reply = await self._service_request(name, f"access.{name}", self._payload(query, False), False)
+        if reply.error is not None:
+            raise reply.error
+        return Access.from_result(reply.result)
+
+    async def call(self, rid: str, method: str, params: Any, *, is_http: bool = False) -> ServiceReply:
+        """A raw call request (no access check)."""
+        name, query = split_rid(expand_cid(rid, self.cid))
+        payload = self._payload(query, is_http, params=params)
+        return await self._service_request(name, f"call.{name}.{method}", payload, True)
+
+    async def auth(
+        self, rid: str, method: str, *, params: Any = _OMITTED, is_http: bool = False
+    ) -> ServiceReply:
+        """An auth request carrying the request info; a token event sent before the reply is applied."""
+        name, query = split_rid(expand_cid(rid, self.cid))
+        payload = self._payload(query, is_http, **self._auth_fields(params))
+        return await self._service_request(name, f"auth.{name}.{method}", payload, True)
+
+    def _auth_fields(self, params: Any = _OMITTED) -> dict[str, Any]:
+        info = self.request_info
+        fields: dict[str, Any] = {} if params is _OMITTED else {"params": params}
+        if info.header:
+            fields["header"] = info.header
+        fields.update(host=info.host, remoteAddr=info.remote_addr, uri=info.uri)
+        return fields
+
+    async def token_reset(self, subject: str) -> None:
+        """Ask ``subject`` to renew this connection's token (``system.tokenReset``); the reply is ignored."""
+        payload = dumps({"cid": self.cid, "token": self.token, **self._auth_fields()})
+        try:
+            await self.gateway.mq.request(subject, payload, gateway_settings.request_timeout)
+        except ResError as e:
+            if e.code == errors.CODE_TIMEOUT:
+                logger.error("token reset request %s for %s timed out", subject, self.cid)
+
+    async def load(self, rid: str) -> ResourceTree:
+        """``rid`` and everything it references, through the shared cache; raises the root's error."""
+        sub = self.subscription(rid)
+        self._add_direct(sub)
+        try:
+            await asyncio.shield(sub.load())
+            if sub.error is not None:
+                raise sub.error
+            await self.wait_loaded([sub])
+            tree = ResourceTree(rid, {}, {})
+            for key in self._reachable([sub]):
+                s = self.subs[key]
+                if s.error is not None:
+                    tree.errors[key] = s.error
+                elif s.is_loaded:
+                    tree.resources[key] = Resource(s.kind, s.value)
+            return tree
+        finally:
+            self._drop_direct(sub)
+
+
+_deprecated_services: set[str] = set()
+
+
+def _deprecated_new(rid: str) -> None:
+    service = rid.split(".", 1)[0]
+    if service not in _deprecated_services:
+        _deprecated_services.add(service)
+        logger.warning("deprecated new request used on service %r", service)
+
+
+__all__ = [
+    "LATEST",
+    "LEGACY",
+    "PROTOCOL",
+    "Connection",
+    "RequestInfo",
+    "Resource",
+    "ResourceTree",
+    "ServiceReply",
+    "new_cid",
+    "parse_version",
+    "references",
+]

@@ -1,0 +1,47 @@
+"""The messaging interface the gateway talks through (connect, request, subscribe, publish, close).
+
+Like resgate's ``server/mq``: small enough that the transport can be swapped. :class:`~.nats.NatsClient`
+is the real implementation. Requests return the raw reply payload or raise a
+:class:`~res_protocol.ResError` (``system.timeout``, ``system.notFound`` for no responders,
+``system.subjectTooLong``, ``system.internalError`` while disconnected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+#: Called with (subject, payload) for each message on a subscription.
+MessageHandler = Callable[[str, bytes], None]
+#: Called without arguments when the connection is lost or regained.
+StateHandler = Callable[[], Awaitable[None] | None]
+
+#: NATS max control line: a request's subject plus its reply inbox must fit in it.
+MAX_SUBJECT_LENGTH = 4096
+
+
+class Subscription(Protocol):
+    async def unsubscribe(self) -> None: ...
+
+
+class MQClient(Protocol):
+    """A connection to the message broker."""
+
+    on_disconnect: StateHandler | None
+    on_reconnect: StateHandler | None
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def connect(self) -> None: ...
+
+    async def request(self, subject: str, payload: bytes, wait: float) -> bytes: ...
+
+    async def subscribe(self, subject: str, handler: MessageHandler) -> Subscription: ...
+
+    async def publish(self, subject: str, payload: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+__all__ = ["MAX_SUBJECT_LENGTH", "MQClient", "MessageHandler", "StateHandler", "Subscription"]

@@ -1,0 +1,181 @@
+"""The nats-py implementation of the messaging interface.
+
+Replies arrive on one muxed inbox subscription (``_INBOX.<nuid>.<n>``). A pre-response
+``timeout:"<ms>"`` restarts the request's timer; a no-responders status gives ``system.notFound`` at
+once. The connection reconnects forever; while it is down requests fail at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import secrets
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from res_protocol import ResError, errors
+
+from . import MAX_SUBJECT_LENGTH, MessageHandler, StateHandler
+
+logger = logging.getLogger("res_gateway.mq")
+
+_PRE_RESPONSE = re.compile(rb'timeout:"(\d+)"')
+NOT_CONNECTED = errors.internal_error("not connected to NATS")
+
+
+class _Subscription:
+    def __init__(self, sub: Any) -> None:
+        self._sub = sub
+
+    async def unsubscribe(self) -> None:
+        try:
+            await self._sub.unsubscribe()
+        except Exception as e:  # a closed connection has nothing left to unsubscribe
+            logger.debug("unsubscribe %s: %s", self._sub.subject, e)
+
+
+class _Pending:
+    """One request awaiting its reply, with a restartable timer."""
+
+    __slots__ = ("future", "timer")
+
+    def __init__(self, future: asyncio.Future[bytes]) -> None:
+        self.future = future
+        self.timer: asyncio.TimerHandle | None = None
+
+    def restart(self, timeout: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.future.get_loop().call_later(timeout, self.fail, errors.TIMEOUT)
+
+    def resolve(self, payload: bytes) -> None:
+        if not self.future.done():
+            self.future.set_result(payload)
+
+    def fail(self, error: Exception) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class NatsClient:
+    """Messaging over nats-py."""
+
+    def __init__(
+        self, url: str, *, buffer_size: int = 8192, name: str = "django-res gateway", **options: Any
+    ) -> None:
+        self.url = url
+        self.buffer_size = buffer_size
+        self.name = name
+        self.options = options
+        self.on_disconnect: StateHandler | None = None
+        self.on_reconnect: StateHandler | None = None
+        self.nc: Client = Client()
+        self._inbox = f"_INBOX.{secrets.token_hex(11)}"
+        self._ids = itertools.count(1)
+        self._pending: dict[str, _Pending] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self.nc.is_connected
+
+    async def connect(self) -> None:
+        """Connect, retrying until the server answers, then keep reconnecting forever."""
+        await self.nc.connect(
+            self.url,
+            name=self.name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+            **self.options,
+        )
+        await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply, pending_msgs_limit=self.buffer_size)
+
+    async def _disconnected(self) -> None:
+        logger.warning("disconnected from NATS")
+        for pending in list(self._pending.values()):
+            pending.fail(NOT_CONNECTED)
+        await _call(self.on_disconnect)
+
+    async def _reconnected(self) -> None:
+        logger.info("reconnected to NATS at %s", self.url)
+        await _call(self.on_reconnect)
+
+    async def _error(self, e: Exception) -> None:
+        logger.error("NATS error: %s", e)
+
+    async def _on_reply(self, msg: Msg) -> None:
+        pending = self._pending.get(msg.subject)
+        if pending is None:
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            pending.fail(errors.NOT_FOUND)
+            return
+        data = msg.data
+        if data[:1].isalpha():
+            m = _PRE_RESPONSE.search(data)
+            if m:
+                pending.restart(int(m.group(1)) / 1000)
+            return
+        pending.resolve(data)
+
+    async def request(self, subject: str, payload: bytes, wait: float) -> bytes:
+        """Send a request and return the reply's payload, or raise a :class:`ResError`."""
+        inbox = f"{self._inbox}.{next(self._ids)}"
+        if len(subject) + len(inbox) > MAX_SUBJECT_LENGTH:
+            raise errors.SUBJECT_TOO_LONG
+        if not self.nc.is_connected:
+            raise NOT_CONNECTED
+        pending = _Pending(asyncio.get_running_loop().create_future())
+        self._pending[inbox] = pending
+        try:
+            await self.nc.publish(subject, payload, reply=inbox, headers=None)
+            pending.restart(wait)
+            return await pending.future
+        except ResError:
+            raise
+        except Exception as e:
+            logger.error("request %s failed: %s", subject, e)
+            raise errors.internal_error(str(e) or type(e).__name__)
+        finally:
+            if pending.timer is not None:
+                pending.timer.cancel()
+            del self._pending[inbox]
+
+    async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
+        async def cb(msg: Msg) -> None:
+            handler(msg.subject, msg.data)
+
+        return _Subscription(await self.nc.subscribe(subject, cb=cb, pending_msgs_limit=self.buffer_size))
+
+    async def publish(self, subject: str, payload: bytes) -> None:
+        await self.nc.publish(subject, payload)
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.close(), 3)
+            except Exception as e:
+                logger.warning("closing NATS: %s", e)
+
+
+async def _call(handler: StateHandler | None) -> None:
+    if handler is not None:
+        result = handler()
+        if result is not None:
+            await result
+
+
+async def connect(url: str, **options: Any) -> NatsClient:
+    """A connected :class:`NatsClient`."""
+    client = NatsClient(url, **options)
+    await client.connect()
+    return client
+
+
+__all__ = ["NatsClient", "connect"]

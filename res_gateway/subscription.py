@@ -1,0 +1,212 @@
+"""One client's subscription to one resource: counts, references, "sent" state, access and events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from res_protocol import Access, ResError, dumps_str, errors, hard_ref
+
+from .cache import CacheEvent, ResourceSubscription, event_message
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+logger = logging.getLogger("res_gateway.connection")
+
+
+def references(kind: str, value: Any) -> list[str]:
+    """Hard references held by a model or collection value."""
+    items = value.values() if kind == "model" else value
+    return [rid for rid in map(hard_ref, items) if rid is not None]
+
+
+class Subscription:
+    """A resource as one connection holds it, keyed by the rid the client uses.
+
+    ``direct`` counts the client's subscribe requests; indirect holds come from ``refs`` of other loaded
+    subscriptions. ``sent`` tells whether the client has the resource (issue #241: forgotten when nothing
+    sent holds it any more). Events are applied as they come; while ``queue`` is a list they wait there.
+    """
+
+    def __init__(self, conn: Connection, rid: str, cache_rid: str) -> None:
+        self.conn = conn
+        self.rid = rid
+        self.cache_rid = cache_rid
+        self.direct = 0
+        self.refs: Counter[str] = Counter()
+        self.rs: ResourceSubscription | None = None
+        self.kind = ""
+        self.value: Any = None
+        self.error: ResError | None = None
+        self.loading: asyncio.Task[None] | None = None
+        self.sent = False
+        self.deleted = False
+        self.disposed = False
+        self.queue: list[CacheEvent] | None = None
+        self.access: Access | None = None
+        self.access_error: ResError | None = None
+        self.access_task: asyncio.Task[Access] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.rid} direct={self.direct} sent={self.sent}>"
+
+    @property
+    def is_loaded(self) -> bool:
+        return bool(self.kind)
+
+    # --- loading ------------------------------------------------------------------------------------
+
+    def load(self) -> asyncio.Task[None]:
+        """Start loading (again, after an error) and return the loading task."""
+        if self.loading is None or (self.error is not None and self.loading.done()):
+            self.error = None
+            self.loading = asyncio.ensure_future(self._load())
+        return self.loading
+
+    async def _load(self) -> None:
+        try:
+            rs = await self.conn.gateway.cache.subscribe(self.cache_rid, self)
+        except ResError as e:
+            self.error = e
+            return
+        if self.disposed:
+            self.conn.gateway.cache.unsubscribe(rs, self)
+            return
+        self.rs, self.kind, self.value = rs, rs.kind, rs.value
+        for rid in references(rs.kind, rs.value):
+            self.conn.add_reference(self, rid)
+
+    def dispose(self) -> None:
+        self.disposed = True
+        if self.rs is not None:
+            self.conn.gateway.cache.unsubscribe(self.rs, self)
+            self.rs = None
+        if self.access_task is not None:
+            self.access_task.cancel()
+
+    # --- access -------------------------------------------------------------------------------------
+
+    async def get_access(self) -> Access:
+        """The cached access, or one shared access request; only results and accessDenied are cached."""
+        if self.access is not None:
+            return self.access
+        if self.access_error is not None:
+            raise self.access_error
+        if self.access_task is None:
+            self.access_task = asyncio.ensure_future(self._fetch_access())
+        return await asyncio.shield(self.access_task)
+
+    async def _fetch_access(self) -> Access:
+        generation = self.conn.token_generation
+        try:
+            access = await self.conn.request_access(self.cache_rid)
+        except ResError as e:
+            if e.code == errors.CODE_ACCESS_DENIED and generation == self.conn.token_generation:
+                self.access_error = e
+            raise
+        finally:
+            self.access_task = None
+        if generation == self.conn.token_generation:
+            self.access = access
+        return access
+
+    def clear_access(self) -> None:
+        self.access = None
+        self.access_error = None
+        self.access_task = None
+
+    def on_reaccess(self) -> None:
+        self.clear_access()
+        if self.direct > 0:
+            self.hold()
+            asyncio.ensure_future(self._reaccess())
+
+    async def _reaccess(self) -> None:
+        try:
+            access = await self.get_access()
+            if not access.get:
+                raise errors.ACCESS_DENIED
+        except ResError as e:
+            if self.direct > 0 and not self.disposed:
+                self.conn.write(event_message(self.rid, "unsubscribe", dumps_str({"reason": e.to_dict()})))
+                self.direct = 0
+                self.conn.collect_garbage()
+        finally:
+            self.release()
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def hold(self) -> None:
+        """Keep events waiting (in order) until :meth:`release`."""
+        if self.queue is None:
+            self.queue = []
+
+    def release(self) -> None:
+        queue, self.queue = self.queue, None
+        while queue:
+            self.on_event(queue.pop(0))
+            if self.queue is not None:  # held again: keep the rest waiting behind
+                self.queue.extend(queue)
+                return
+
+    def on_event(self, event: CacheEvent) -> None:
+        if self.queue is not None:
+            self.queue.append(event)
+            return
+        if self.disposed:
+            return
+        name = event.name
+        if name == "change":
+            old_refs = [r for r in map(hard_ref, event.old.values()) if r is not None]
+            new_refs = [r for r in map(hard_ref, event.data["values"].values()) if r is not None]
+            self._apply(event, new_refs, old_refs)
+        elif name == "add":
+            ref = hard_ref(event.data["value"])
+            self._apply(event, [ref] if ref else [], [])
+        elif name == "remove":
+            ref = hard_ref(event.old)
+            self._apply(event, [], [ref] if ref else [])
+        elif name == "delete":
+            self._deleted(event)
+        elif self.sent:
+            self.conn.write(event.text(self.rid, self.conn.modern))
+
+    def _apply(self, event: CacheEvent, added: list[str], removed: list[str]) -> None:
+        self.value = event.value
+        targets = [self.conn.add_reference(self, rid) for rid in added]
+        for rid in removed:
+            self.conn.remove_reference(self, rid)
+        if not self.sent:
+            return
+        if all(t.sent for t in targets):
+            self.conn.write(event.text(self.rid, self.conn.modern))
+            return
+        self.hold()
+        asyncio.ensure_future(self._send_with_resources(event, targets))
+
+    async def _send_with_resources(self, event: CacheEvent, targets: list[Subscription]) -> None:
+        """Send an event bringing new references, with the resources the client lacks."""
+        try:
+            await self.conn.wait_loaded(targets)
+            if self.sent and not self.disposed:
+                data = dict(event.data_for(self.conn.modern) or {})
+                data.update(self.conn.resource_set(targets))
+                self.conn.write(event_message(self.rid, event.name, dumps_str(data)))
+        finally:
+            self.release()
+
+    def _deleted(self, event: CacheEvent) -> None:
+        self.deleted = True
+        self.rs = None
+        if self.sent:
+            self.conn.write(event.text(self.rid, self.conn.modern))
+        if self.direct > 0:
+            reason = dumps_str({"reason": errors.DELETED.to_dict()})
+            self.conn.write(event_message(self.rid, "unsubscribe", reason))
+            self.direct = 0
+        for rid in references(self.kind, self.value):
+            self.conn.remove_reference(self, rid)
+        self.conn.collect_garbage()

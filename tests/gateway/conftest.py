@@ -1,0 +1,3 @@
+"""Gateway tests share the harness fixtures."""
+
+from tests.harness import client, connect, gateway, service, start_gateway  # noqa: F401
