@@ -1,0 +1,25 @@
+"""The REST bridge: RES resources and methods over plain HTTP, as resgate serves them."""
+
+from .cors import Cors, cors, preflight_headers
+from .encoding import ENCODINGS, TreeEncoder
+from .meta import PROTECTED_HEADERS, Meta, canonical_key, merge_header
+from .paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from .status import error_status, status_error
+
+__all__ = [
+    "ENCODINGS",
+    "PROTECTED_HEADERS",
+    "Cors",
+    "Meta",
+    "TreeEncoder",
+    "canonical_key",
+    "cors",
+    "error_status",
+    "merge_header",
+    "path_to_rid",
+    "path_to_rid_method",
+    "preflight_headers",
+    "request_path",
+    "rid_to_path",
+    "status_error",
+]
