@@ -1,0 +1,373 @@
+"""The REST bridge view: every RES resource and method over plain HTTP, as resgate serves them.
+
+``GET``/``HEAD /api/<rid path>`` reads a resource, ``POST /api/<rid path>/<method>`` calls a method,
+and ``PUT``/``PATCH``/``DELETE /api/<rid path>`` call the methods the settings map them to. Each
+request runs on a temporary connection (header auth first when configured); local checks (CORS,
+path, verb, body) answer before any service request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponseBase
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from res_gateway.conf import gateway_settings
+from res_gateway.connection import Connection, RequestInfo, ServiceReply
+from res_gateway.gateway import get_gateway
+from res_gateway.metrics import metrics
+from res_protocol import errors, is_valid_rid
+from res_protocol.access import Access
+from res_protocol.codec import JSONDecodeError, dumps, loads
+from res_protocol.errors import ResError
+
+from .cors import cors, preflight_headers
+from .encoding import TreeEncoder
+from .meta import Header, Meta, canonical_key, merge_header
+from .paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from .renderers import ResourceBrowsableRenderer, wants_html
+from .responses import ApiResponse, BrowsableResponse
+from .status import error_status, status_error
+
+logger = logging.getLogger(__name__)
+
+FORBIDDEN_ORIGIN = ResError(errors.CODE_FORBIDDEN, "Forbidden origin")
+MAPPED_VERBS = ("PUT", "PATCH", "DELETE")
+
+
+def body_too_large(limit: int) -> ResError:
+    return ResError(errors.CODE_BAD_REQUEST, f"Request body too large: more than {limit} bytes")
+
+
+def legacy_new_rid(result: Any) -> str | None:
+    """The RID of a deprecated ``new`` result (``{"rid": ...}`` alone): it counts as a resource response."""
+    if not isinstance(result, dict) or len(result) != 1 or not isinstance(result.get("rid"), str):
+        return None
+    if not is_valid_rid(result["rid"]):
+        raise errors.internal_error("invalid resource rid in new response")
+    return result["rid"]
+
+
+@dataclass
+class Outcome:
+    """What a request came to: a body (``None`` is no content), a resource href, or an error; plus meta."""
+
+    content: Any = None
+    href: str = ""
+    error: ResError | None = None
+    meta: Meta = field(default_factory=Meta)
+
+
+def request_header(scope: dict[str, Any]) -> Header:
+    """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
+    header: Header = {}
+    for name, value in scope.get("headers", ()):
+        key = canonical_key(name.decode("latin-1"))
+        if key != "Host":
+            header.setdefault(key, []).append(value.decode("latin-1"))
+    return header
+
+
+def _host_port(addr: Any) -> str:
+    if not addr:
+        return ""
+    host, port = addr[0], addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _quiet_cancel(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+async def _reply(request: Awaitable[ServiceReply]) -> ServiceReply:
+    """A service reply, with a raised RES error turned into an error reply."""
+    try:
+        return await request
+    except ResError as e:
+        return ServiceReply(error=e)
+
+
+def _access(reply: ServiceReply) -> Access | ResError:
+    if reply.error is not None:
+        return reply.error
+    try:
+        return Access.from_result(reply.result)
+    except ResError as e:
+        return e
+
+
+class ResourceView(APIView):
+    """RES resources and methods over HTTP, for machines as resgate's JSON and for browsers as HTML."""
+
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    renderer_classes = (JSONRenderer, ResourceBrowsableRenderer)
+    http_method_names = ["get", "head", "post", "put", "patch", "delete", "options"]
+
+    rid = ""
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.args, self.kwargs, self.headers = args, kwargs, {}
+        self.request = drf_request = self.initialize_request(request, *args, **kwargs)
+        try:
+            response = await self.respond(request, kwargs.get("path", ""))
+        except Exception:
+            logger.exception("HTTP API request failed: %s %s", request.method, request.get_full_path())
+            response = self.error_response(errors.INTERNAL_ERROR, {})
+        return self.finalize_response(drf_request, response, *args, **kwargs)
+
+    async def respond(self, request: HttpRequest, rest: str) -> HttpResponseBase:
+        """The checks every request passes before its verb's handler, in resgate's order."""
+        scope = request.scope  # type: ignore[attr-defined]
+        self.header = request_header(scope)
+        self.scope = scope
+        common = cors(
+            self.header.get("Origin", [None])[0],
+            gateway_settings.allow_origin,
+            credentials=gateway_settings.header_auth is not None,
+        )
+        self.cors_header = {key: [value] for key, value in common.headers.items()}
+        if request.method == "OPTIONS":
+            preflight = preflight_headers(
+                gateway_settings.allow_methods, self.header.get("Access-Control-Request-Headers", [])
+            )
+            return ApiResponse(200, {**self.cors_header, **{k: [v] for k, v in preflight.items()}})
+        if not common.allowed:
+            return self.error_response(FORBIDDEN_ORIGIN)
+
+        raw = scope.get("raw_path")
+        path = request_path(raw.decode("latin-1") if raw else quote(request.path))
+        self.prefix = request.path[: len(request.path) - len(rest)] if rest else request.path
+        self.query = request.META.get("QUERY_STRING", "")
+        if path is None or (len(path) > len(self.prefix) and path.endswith("/")):
+            return self.error_response(errors.NOT_FOUND)
+        self.path = path
+        self.uri = (raw.decode("latin-1") if raw else quote(request.path)) + (
+            f"?{self.query}" if self.query else ""
+        )
+        verb = request.method.lower()
+        if verb not in self.http_method_names:
+            return self.error_response(errors.METHOD_NOT_ALLOWED)
+        return await getattr(self, verb)(request)
+
+    # --- verbs ---------------------------------------------------------------------------------------
+
+    async def get(self, request: HttpRequest) -> HttpResponseBase:
+        metrics.http_request(request.method)
+        rid = path_to_rid(self.path, self.query, self.prefix)
+        if rid is None:
+            return self.error_response(errors.NOT_FOUND)
+        self.rid = rid
+        return await self.temporary_connection(lambda conn: self.read(conn, rid))
+
+    head = get
+
+    async def post(self, request: HttpRequest) -> HttpResponseBase:
+        metrics.http_request(request.method)
+        target = path_to_rid_method(self.path, self.query, self.prefix)
+        return await self.call(request, target)
+
+    async def put(self, request: HttpRequest) -> HttpResponseBase:
+        return await self.mapped_call(request)
+
+    patch = delete = put
+
+    async def options(self, request: HttpRequest) -> HttpResponseBase:  # answered in respond()
+        raise AssertionError("unreachable")
+
+    async def mapped_call(self, request: HttpRequest) -> HttpResponseBase:
+        method = {
+            "PUT": gateway_settings.put_method,
+            "PATCH": gateway_settings.patch_method,
+            "DELETE": gateway_settings.delete_method,
+        }[request.method]
+        if method is None:
+            return self.error_response(errors.METHOD_NOT_ALLOWED)
+        metrics.http_request(request.method)
+        rid = path_to_rid(self.path, self.query, self.prefix)
+        return await self.call(request, (rid, method) if rid is not None else None)
+
+    async def call(self, request: HttpRequest, target: tuple[str, str] | None) -> HttpResponseBase:
+        if target is None:
+            return self.error_response(errors.NOT_FOUND)
+        rid, method = target
+        self.rid = rid
+        limit = gateway_settings.max_body_size
+        length = request.META.get("CONTENT_LENGTH", "")
+        if length.isdigit() and int(length) > limit:
+            return self.error_response(body_too_large(limit), status=413)
+        body = request.read(limit + 1)
+        if len(body) > limit:
+            return self.error_response(body_too_large(limit), status=413)
+        params = None
+        if body.strip():
+            try:
+                params = loads(body)
+            except JSONDecodeError as e:
+                return self.error_response(
+                    ResError(errors.CODE_BAD_REQUEST, f"Error decoding request body: {e}")
+                )
+        return await self.temporary_connection(lambda conn: self.invoke(conn, rid, method, params))
+
+    # --- the service requests ------------------------------------------------------------------------
+
+    async def temporary_connection(
+        self, action: Callable[[Connection], Awaitable[Outcome]]
+    ) -> HttpResponseBase:
+        """Run ``action`` on a connection made for this request, after header auth when configured."""
+        info = RequestInfo(
+            header=self.header,
+            host=next((v.decode("latin-1") for k, v in self.scope.get("headers", ()) if k == b"host"), ""),
+            remote_addr=_host_port(self.scope.get("client")),
+            uri=self.uri,
+        )
+        conn = Connection(get_gateway(), request_info=info)
+        try:
+            await conn.open()
+        except ResError as e:
+            await conn.close()
+            return self.error_response(e)
+        try:
+            auth_meta = Meta()
+            if gateway_settings.header_auth is not None:
+                rid, method = gateway_settings.header_auth
+                reply = await _reply(conn.auth(rid, method, is_http=True))
+                auth_meta = Meta.parse(reply.meta)
+                if auth_meta.is_direct:
+                    href = rid_to_path(reply.resource or "", self.prefix)
+                    return self.status_response(auth_meta, href, reply.error)
+            outcome = await action(conn)
+        finally:
+            await conn.close()
+        return self.outcome_response(outcome, auth_meta)
+
+    async def read(self, conn: Connection, rid: str) -> Outcome:
+        """Access (``isHttp``) in parallel with loading the tree from the cache."""
+        loading = asyncio.ensure_future(conn.load(rid))
+        try:
+            reply = await _reply(conn.access(rid, is_http=True))
+            meta = Meta.parse(reply.meta)
+            if meta.is_direct:
+                return Outcome(error=reply.error, meta=meta)
+            access = _access(reply)
+            if isinstance(access, ResError):
+                return Outcome(error=access, meta=meta)
+            if not access.get:
+                return Outcome(error=errors.ACCESS_DENIED, meta=meta)
+            try:
+                tree = await loading
+            except ResError as e:
+                return Outcome(error=e, meta=meta)
+            return Outcome(content=tree, meta=meta)
+        finally:
+            if not loading.done():
+                _quiet_cancel(loading)
+
+    async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:
+        """Access (``isHttp``) that must allow the method, then the call."""
+        reply = await _reply(conn.access(rid, is_http=True))
+        meta = Meta.parse(reply.meta)
+        if meta.is_direct:
+            return Outcome(error=reply.error, meta=meta)
+        access = _access(reply)
+        if isinstance(access, ResError):
+            return Outcome(error=access, meta=meta)
+        if not access.can_call(method):
+            return Outcome(error=errors.ACCESS_DENIED, meta=meta)
+        result = await _reply(conn.call(rid, method, params, is_http=True))
+        meta = meta.merge(Meta.parse(result.meta))
+        if result.error is not None:
+            return Outcome(error=result.error, meta=meta)
+        resource = result.resource
+        if resource is None and method == "new":
+            try:
+                resource = legacy_new_rid(result.result)
+            except ResError as e:
+                return Outcome(error=e, meta=meta)
+        if resource:
+            return Outcome(href=rid_to_path(resource, self.prefix), meta=meta)
+        return Outcome(content=result.result, meta=meta)
+
+    # --- responses -----------------------------------------------------------------------------------
+
+    def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponseBase:
+        meta = auth_meta.merge(outcome.meta).validated()
+        if meta.is_direct:
+            return self.status_response(meta, outcome.href, outcome.error)
+        header = dict(self.cors_header)
+        merge_header(header, meta.header)
+        if outcome.error is not None:
+            error = outcome.error
+            if error.code == errors.CODE_METHOD_NOT_FOUND and self.request.method in MAPPED_VERBS:
+                error = errors.METHOD_NOT_ALLOWED
+            return self.error_response(error, header)
+        if outcome.href:
+            header["Location"] = [outcome.href]
+            return ApiResponse(200, header)
+        if outcome.content is None:
+            return ApiResponse(204, header)
+        if self.request.method in ("GET", "HEAD"):
+            return self.tree_response(outcome.content, header)
+        return ApiResponse(200, header, dumps(outcome.content))
+
+    def status_response(self, meta: Meta, href: str, error: ResError | None) -> HttpResponseBase:
+        """A direct response for a 3xx, 4xx or 5xx status in meta."""
+        header = dict(self.cors_header)
+        assert meta.status is not None
+        if meta.status < 400:
+            if href and "Location" not in meta.header:
+                header["Location"] = [href]
+            merge_header(header, meta.header)
+            return ApiResponse(meta.status, header)
+        merge_header(header, meta.header)
+        return self.error_response(error or status_error(meta.status), header, status=meta.status)
+
+    def error_response(
+        self, error: ResError, header: Header | None = None, status: int | None = None
+    ) -> HttpResponseBase:
+        header = self.cors_header if header is None else header
+        status = status or error_status(error)
+        if self.browsable:
+            return self.browsable_response(error.to_dict(), header, status)
+        return ApiResponse(status, header, dumps(error.to_dict()))
+
+    def tree_response(self, tree: Any, header: Header) -> HttpResponseBase:
+        if self.browsable:
+            api_path = self.request.build_absolute_uri(self.prefix)
+            return self.browsable_response(TreeEncoder(api_path, flat=self.flat).value(tree), header, 200)
+        return ApiResponse(200, header, TreeEncoder(self.prefix, flat=self.flat).encode(tree))
+
+    def browsable_response(self, data: Any, header: Header, status: int) -> HttpResponseBase:
+        self.request.accepted_renderer = ResourceBrowsableRenderer()
+        self.request.accepted_media_type = "text/html"
+        response = BrowsableResponse(data, status=status)
+        response.set_headers(header)
+        response["Vary"] = ", ".join(filter(None, [response.get("Vary"), "Accept"]))
+        return response
+
+    @property
+    def flat(self) -> bool:
+        return gateway_settings.api_encoding == "jsonflat"
+
+    @property
+    def browsable(self) -> bool:
+        return (
+            gateway_settings.browsable_api
+            and self.request.method in ("GET", "HEAD")
+            and wants_html(",".join(getattr(self, "header", {}).get("Accept", [])))
+        )
+
+    def get_view_name(self) -> str:
+        return self.rid or "RES resource"
+
+    def get_view_description(self, html: bool = False) -> str:
+        return "A live RES resource; references link to the resources they name."
