@@ -1,0 +1,108 @@
+"""The demo page in headless Chromium: two windows stay in sync, shelves are private, revocation is live."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import Page, expect
+
+TIMEOUT = 10_000  # ms, for changes that travel page -> gateway -> service -> gateway -> page
+
+
+def sign_in(page: Page, username: str, password: str = "demo") -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#user-name")).to_have_text(username, timeout=TIMEOUT)
+
+
+def book_titles(page: Page):
+    return page.locator("#books .book-title")
+
+
+def test_a_change_in_one_window_shows_in_the_other(open_page) -> None:
+    first, second = open_page(), open_page()
+    for page in (first, second):
+        expect(page.locator("#status")).to_have_text("online", timeout=TIMEOUT)
+        expect(book_titles(page).first).to_be_visible(timeout=TIMEOUT)
+
+    renamed = f"Renamed {uuid.uuid4().hex[:8]}"
+    row = first.locator("#books .book").first
+    row.locator(".edit").click()
+    row.locator(".edit-title").fill(renamed)
+    row.locator(".editor button[type=submit]").click()
+    expect(book_titles(second).filter(has_text=renamed)).to_have_count(1, timeout=TIMEOUT)
+
+    added = f"Added {uuid.uuid4().hex[:8]}"
+    second.fill("#new-title", added)
+    second.fill("#new-author", "A. Tester")
+    second.click("#new-book button[type=submit]")
+    expect(book_titles(first).filter(has_text=added)).to_have_count(1, timeout=TIMEOUT)
+
+    first.locator("#books .book", has_text=added).locator(".delete").click()
+    expect(book_titles(second).filter(has_text=added)).to_have_count(0, timeout=TIMEOUT)
+    expect(book_titles(first).filter(has_text=added)).to_have_count(0, timeout=TIMEOUT)
+
+
+def test_shelves_are_private(open_page) -> None:
+    page = open_page()
+    expect(page.locator("#shelves-state")).to_have_attribute("data-state", "signed-out", timeout=TIMEOUT)
+    expect(page.locator("#shelves .shelf")).to_have_count(0)
+
+    sign_in(page, "carol")
+    expect(page.locator("#shelves-state")).to_have_attribute("data-state", "denied", timeout=TIMEOUT)
+    expect(page.locator("#shelves .shelf")).to_have_count(0)
+
+
+def test_bob_reads_shelves_but_may_not_edit_them(open_page) -> None:
+    bob, alice = open_page(), open_page()
+    sign_in(bob, "bob")
+    sign_in(alice, "alice")
+    shelf = bob.locator("#shelves .shelf").first
+    expect(shelf).to_be_visible(timeout=TIMEOUT)
+    name = shelf.locator(".shelf-name").inner_text()
+
+    shelf.locator(".edit").click()
+    shelf.locator(".edit-name").fill("Taken over by bob")
+    shelf.locator(".editor button[type=submit]").click()
+    expect(shelf.locator(".shelf-error")).to_contain_text("Not saved", timeout=TIMEOUT)
+    expect(shelf.locator(".shelf-error")).to_contain_text("denied")
+    expect(alice.locator("#shelves .shelf-name").first).to_have_text(name)
+
+    # alice may: her rename reaches bob's window.
+    renamed = f"Shelf {uuid.uuid4().hex[:8]}"
+    mine = alice.locator("#shelves .shelf").first
+    mine.locator(".edit").click()
+    mine.locator(".edit-name").fill(renamed)
+    mine.locator(".editor button[type=submit]").click()
+    expect(bob.locator("#shelves .shelf-name").first).to_have_text(renamed, timeout=TIMEOUT)
+
+
+REVOKE_BOBS_SHELVES = """
+from res_bridge.models import AccessRule
+from res_protocol.rid import Pattern
+from django.contrib.auth import get_user_model
+
+bob = get_user_model().objects.get(username="bob")
+groups = set(bob.groups.values_list("pk", flat=True))
+revoked = 0
+for rule in AccessRule.objects.filter(can_get=True):
+    if not Pattern(rule.pattern).matches("library.shelves"):
+        continue
+    if rule.user_id == bob.pk or rule.group_id in groups or rule.applies_to == "authenticated":
+        rule.can_get = False
+        rule.save()
+        revoked += 1
+print(revoked)
+"""
+
+
+def test_an_admin_rule_change_revokes_access_on_the_open_page(open_page, stack) -> None:
+    page = open_page()
+    sign_in(page, "bob")
+    expect(page.locator("#shelves .shelf").first).to_be_visible(timeout=TIMEOUT)
+
+    assert int(stack.manage_shell(REVOKE_BOBS_SHELVES)) >= 1
+    expect(page.locator("#shelves-state")).to_have_attribute("data-state", "revoked", timeout=TIMEOUT)
+    expect(page.locator("#shelves .shelf")).to_have_count(0)
+    expect(page.locator("#user-name")).to_have_text("bob")  # still signed in: no reload happened
