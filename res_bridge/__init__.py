@@ -1,1 +1,35 @@
-"""RES service for Django models: resources, events, access and auth over NATS."""
+"""RES service for Django models: resources, events, access and auth over NATS.
+
+The public names are imported lazily, so this package can be imported before Django's apps are ready.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "ModelResource": "resources",
+    "call_method": "resources",
+    "register": "registry",
+    "registry": "registry",
+    "Request": "requests",
+    "ResourceResponse": "requests",
+    "Service": "service",
+    "announce_change": "events",
+    "announce_reset": "events",
+    "publish": "publisher",
+    "publish_reset": "publisher",
+    "publish_token_reset": "publisher",
+    "flush": "publisher",
+    "bridge_settings": "conf",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'res_bridge' has no attribute {name!r}")
+    return getattr(import_module(f"res_bridge.{module}"), name)

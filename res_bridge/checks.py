@@ -1,0 +1,139 @@
+"""System checks for the registered resources (``manage.py check``, and every command's start)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import FieldDoesNotExist
+
+from res_protocol import is_valid_part
+
+from .registry import Registry, Relation, RidTemplate, registry
+from .resources import ModelResource
+
+
+@register("res_bridge")
+def check_resources(app_configs: Any = None, reg: Registry = registry, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for resource in reg.resources:
+        messages += _check_rids(resource)
+        messages += _check_fields(resource, reg)
+        messages += _check_relations(resource, reg)
+        messages += _check_ordering(resource)
+    messages += _check_clashes(reg)
+    return messages
+
+
+def _label(resource: ModelResource) -> str:
+    return type(resource).__name__
+
+
+def _check_rids(resource: ModelResource) -> Iterator[CheckMessage]:
+    rid = RidTemplate.parse(resource.rid)
+    templates = [(resource.rid, rid, 1)]
+    if resource.collection:
+        templates.append((resource.collection, RidTemplate.parse(resource.collection), 0))
+    templates += [(text, RidTemplate.parse(text), 1) for text in resource.relations.values()]
+    for text, template, expected in templates:
+        literal = [t for t in template.tokens if not t.startswith("{")]
+        if len(template.params) != expected or not all(is_valid_part(t) for t in literal):
+            yield Error(
+                f"{_label(resource)}: invalid RID {text!r}.",
+                hint="Use dot-separated parts; a model or relation RID has one placeholder such as {pk}, "
+                "a collection none.",
+                obj=type(resource),
+                id="res_bridge.E004",
+            )
+        elif expected and template.params[0] != (rid.params[0] if rid.params else None):
+            yield Error(
+                f"{_label(resource)}: {text!r} must use the placeholder of {resource.rid!r}.",
+                obj=type(resource),
+                id="res_bridge.E004",
+            )
+    if len(rid.params) == 1 and rid.params[0] != "pk":
+        try:
+            resource.opts.get_field(rid.params[0])
+        except FieldDoesNotExist:
+            yield Error(
+                f"{_label(resource)}: the placeholder {{{rid.params[0]}}} is not a field of "
+                f"{resource.model.__name__}.",
+                hint="Use {pk} or a unique field.",
+                obj=type(resource),
+                id="res_bridge.E004",
+            )
+
+
+def _check_fields(resource: ModelResource, reg: Registry) -> Iterator[CheckMessage]:
+    declared = set(resource.serializer_class().fields) if resource.serializer_class else set()
+    columns = {f.attname for f in resource.opts.concrete_fields}
+    for name in resource.field_names:
+        if name in resource.relations or name in declared or name in columns:
+            continue
+        if resource.model_field(name) is None or resource.model_field(name).auto_created:
+            yield Error(
+                f"{_label(resource)}: unknown field {name!r} in fields.",
+                hint=f"Name a field of {resource.model.__name__}, a foreign key column or a relation.",
+                obj=type(resource),
+                id="res_bridge.E001",
+            )
+    for name, field in resource.reference_fields.items():
+        if not reg.is_registered(field.related_model):
+            yield Error(
+                f"{_label(resource)}: field {name!r} refers to {field.related_model.__name__}, "
+                "which has no registered resource.",
+                hint=f"Register a resource for {field.related_model.__name__}, or list {field.attname!r} "
+                "to send the bare key.",
+                obj=type(resource),
+                id="res_bridge.E003",
+            )
+
+
+def _check_relations(resource: ModelResource, reg: Registry) -> Iterator[CheckMessage]:
+    for name in resource.relations:
+        relation = Relation.of(resource, name)
+        if relation is None:
+            yield Error(
+                f"{_label(resource)}: relation {name!r} is not a many-to-many field or a reverse foreign key "
+                f"of {resource.model.__name__}.",
+                hint="Name the field, or the related query name of the reverse relation.",
+                obj=type(resource),
+                id="res_bridge.E005",
+            )
+        elif not reg.is_registered(relation.item_model):
+            yield Error(
+                f"{_label(resource)}: relation {name!r} holds {relation.item_model.__name__}, "
+                "which has no registered resource.",
+                hint=f"Register a resource for {relation.item_model.__name__}.",
+                obj=type(resource),
+                id="res_bridge.E003",
+            )
+
+
+def _check_ordering(resource: ModelResource) -> Iterator[CheckMessage]:
+    names = [o.removeprefix("-") for o in resource.order_by] + list(resource.query_ordering)
+    names += [lookup.split("__")[0] for lookup in resource.query_filters.values()]
+    for name in names:
+        if name != "pk" and (resource.model_field(name) is None or not resource.model_field(name).concrete):
+            yield Error(
+                f"{_label(resource)}: {name!r} in ordering or query options is not a field of "
+                f"{resource.model.__name__}.",
+                hint="Order and filter by concrete fields of the model.",
+                obj=type(resource),
+                id="res_bridge.E006",
+            )
+
+
+def _check_clashes(reg: Registry) -> Iterator[CheckMessage]:
+    counts = Counter(route.template.pattern for route in reg.routes)
+    for route in reg.routes:
+        if counts[route.template.pattern] > 1:
+            yield Error(
+                f"{_label(route.resource)}: RID {route.template.text!r} clashes with another resource "
+                f"name ({route.template.pattern}).",
+                hint="Give every model, collection and relation its own resource name.",
+                obj=type(route.resource),
+                id="res_bridge.E002",
+            )

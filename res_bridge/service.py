@@ -1,0 +1,300 @@
+"""The RES service runtime: answers get, access, call, auth and query requests over NATS.
+
+    service = Service()          # serves the default registry
+    await service.start()        # on the running loop: connect, subscribe, send system.reset
+    ...
+    await service.stop()
+
+``manage.py runresservice`` does just that; any Django process can do it on its own loop.
+Requests for one resource are handled one at a time, in arrival order; requests for different
+resources run in parallel, their ORM work on a thread pool that closes stale database connections.
+The service sends ``system.reset`` for what it serves on start and after every reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import importlib
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from django.db import close_old_connections, transaction
+
+from res_protocol import ResError, dumps, errors, resource_payload, result_payload
+from res_protocol.codec import error_payload
+
+from . import publisher as publisher_module
+from .conf import bridge_settings
+from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
+from .registry import COLLECTION, MODEL, RELATION, Registry, registry
+from .requests import Request, ResourceResponse
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[], Any]
+
+
+class Service:
+    def __init__(
+        self,
+        registry: Registry = registry,
+        nats_url: str | None = None,
+        queue_group: str | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.registry = registry
+        self.servers = [nats_url] if nats_url else bridge_settings.nats_servers
+        self.queue_group = queue_group or bridge_settings.QUEUE_GROUP
+        self.workers = workers or bridge_settings.WORKERS
+        self.nc: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._queues: dict[str, deque[Job]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
+        self._stopped = asyncio.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def patterns(self) -> list[str]:
+        """The resource name patterns this service serves (one per namespace: ``library.>``)."""
+        return [f"{namespace}.>" for namespace in self.registry.namespaces()]
+
+    async def start(self) -> None:
+        """Connect (retrying until NATS is up), subscribe, and announce with ``system.reset``."""
+        self._loop = asyncio.get_running_loop()
+        self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="res-service")
+        self._outgoing = asyncio.Queue()
+        self.nc = await nats.connect(
+            servers=self.servers,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            reconnected_cb=self._on_reconnected,
+            disconnected_cb=self._on_disconnected,
+            error_cb=self._on_error,
+            name="res_bridge service",
+        )
+        subjects = [f"{kind}.{pattern}" for pattern in self.patterns for kind in ("get", "call", "access")]
+        subjects += [f"auth.{bridge_settings.AUTH_RID}.*", f"{QUERY_SUBJECT_PREFIX}.>"]
+        for subject in subjects:
+            await self.nc.subscribe(subject, queue=self.queue_group, cb=self._on_message)
+        self._spawn(self._send_outgoing())
+        publisher_module.publisher.attach(self)
+        await self.reset()
+        logger.info("RES service serving %s on %s", ", ".join(self.patterns), self.nc.connected_url.netloc)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        try:
+            await self._stopped.wait()
+        finally:
+            await self.stop()
+
+    def shutdown(self) -> None:
+        """Ask :meth:`serve_forever` to stop (call on the service's loop)."""
+        self._stopped.set()
+
+    def start_on(self, loop: asyncio.AbstractEventLoop) -> concurrent.futures.Future:
+        """Start on a loop running in another thread (from synchronous code)."""
+        return asyncio.run_coroutine_threadsafe(self.start(), loop)
+
+    async def stop(self) -> None:
+        if self.nc is None:
+            return
+        publisher_module.publisher.attach(None)
+        self._stopped.set()
+        nc, self.nc = self.nc, None
+        await nc.drain()
+        for task in list(self._tasks):
+            task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+
+    async def reset(self) -> None:
+        """``system.reset`` for every resource and access this service owns."""
+        patterns = self.patterns
+        await self.nc.publish("system.reset", dumps({"resources": patterns, "access": patterns}))
+
+    async def _on_reconnected(self) -> None:
+        logger.info("RES service reconnected to NATS")
+        await self.reset()
+
+    async def _on_disconnected(self) -> None:
+        if self.nc is not None:
+            logger.warning("RES service lost its NATS connection; reconnecting")
+
+    async def _on_error(self, e: Exception) -> None:
+        logger.debug("NATS error: %s", e)
+
+    # -- publishing from other threads ----------------------------------------------------------
+
+    def send_threadsafe(self, subject: str, data: bytes) -> None:
+        """Queue a message on the service connection (the publisher's transport in this process)."""
+        self._loop.call_soon_threadsafe(self._outgoing.put_nowait, (subject, data))  # type: ignore[union-attr]
+
+    async def _send_outgoing(self) -> None:
+        while True:
+            subject, data = await self._outgoing.get()  # type: ignore[union-attr]
+            try:
+                await self.nc.publish(subject, data)
+            except Exception as e:  # noqa: BLE001 - a failed publish must not end the sender
+                logger.error("publishing %s failed: %s", subject, e)
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    async def _on_message(self, msg: Any) -> None:
+        subject: str = msg.subject
+        if subject.startswith(QUERY_SUBJECT_PREFIX + "."):
+            parsed = parse_query_subject(subject)
+            if parsed is None or parsed[1] < time.time():
+                return  # an expired query event subject: no longer answered
+            name, method, kind = parsed[0], "", "query"
+        else:
+            kind, _, name = subject.partition(".")
+            method = ""
+            if kind in ("call", "auth"):
+                name, _, method = name.rpartition(".")
+        self._enqueue(name, lambda: self._handle(msg, kind, name, method))
+
+    def _enqueue(self, key: str, job: Job) -> None:
+        """Run ``job`` after every earlier job for the same resource."""
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(job)
+            return
+        self._queues[key] = deque([job])
+        self._spawn(self._work(key))
+
+    async def _work(self, key: str) -> None:
+        queue = self._queues[key]
+        while queue:
+            await queue.popleft()()
+        del self._queues[key]
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, msg: Any, kind: str, name: str, method: str) -> None:
+        request: Request | None = None
+        try:
+            request = Request.from_payload(kind, name, method, msg.data)
+            handler = getattr(self, f"_{kind}", None)
+            if handler is None:
+                raise errors.NOT_FOUND
+            result = await self._run(handler, request)
+            if isinstance(result, ResourceResponse):
+                reply = resource_payload(result.rid, request.reply_meta)
+            else:
+                reply = result_payload(result, request.reply_meta)
+        except ResError as e:
+            reply = error_payload(e, request.reply_meta if request else None)
+        except Exception:
+            logger.exception("%s request for %s failed", kind, name)
+            reply = error_payload(errors.INTERNAL_ERROR)
+        if not msg.reply or self.nc is None:
+            return
+        try:
+            for subject, data in request.outbox if request else ():
+                await self.nc.publish(subject, data)
+            await self.nc.publish(msg.reply, reply)
+        except Exception as e:  # noqa: BLE001 - the connection went away; gateways time out
+            logger.warning("replying to %s failed: %s", msg.subject, e)
+
+    async def _run(self, handler: Callable[[Request], Any], request: Request) -> Any:
+        """Run a handler on the thread pool, holding what it publishes until the reply."""
+
+        def call() -> Any:
+            close_old_connections()
+            try:
+                with publisher_module.publisher.capture(request.outbox):
+                    return handler(request)
+            finally:
+                close_old_connections()
+
+        context = contextvars.copy_context()
+        return await self._loop.run_in_executor(self._executor, context.run, call)  # type: ignore[union-attr]
+
+    # -- handlers (on the thread pool) ----------------------------------------------------------
+
+    def _resolve(self, name: str) -> tuple[Any, dict[str, str]]:
+        found = self.registry.resolve(name)
+        if found is None:
+            raise errors.NOT_FOUND
+        return found
+
+    def _get(self, request: Request) -> dict[str, Any]:
+        route, params = self._resolve(request.resource_name)
+        resource = route.resource
+        if route.kind == MODEL:
+            return {"model": resource.to_model(resource.get_object(params[resource.lookup]))}
+        if route.kind == COLLECTION:
+            if request.query and resource.is_queryable:
+                query = resource.parse_query(request.query)
+                return {"collection": resource.query_rows(query), "query": query.normalized}
+            return {"collection": resource.all_rows()}
+        owner = resource.get_object(params[resource.lookup])
+        relation = self.registry.relation(resource, route.relation)
+        if relation is None:
+            raise errors.NOT_FOUND
+        item = self.registry.resource_for(relation.item_model)
+        return {"collection": item.to_collection(relation.items(owner.pk, item))}
+
+    def _query(self, request: Request) -> Any:
+        route, _ = self._resolve(request.resource_name)
+        if route.kind != COLLECTION or not route.resource.is_queryable:
+            raise errors.NOT_FOUND
+        if not request.query:
+            raise errors.internal_error("missing query")
+        return {"collection": route.resource.query_rows(route.resource.parse_query(request.query))}
+
+    def _access(self, request: Request) -> Any:
+        try:
+            access_module = importlib.import_module("res_bridge.access")
+        except ImportError:
+            raise errors.internal_error("access control is not installed")
+        access = access_module.decide(request.token, request.rid)
+        if not access.get and not access.call:
+            raise errors.ACCESS_DENIED
+        return access.to_result()
+
+    def _call(self, request: Request) -> Any:
+        route, params = self._resolve(request.resource_name)
+        resource = route.resource
+        handler = (
+            None if route.kind == RELATION else resource.method_handler(request.method, route.kind == MODEL)
+        )
+        if handler is None:
+            raise errors.METHOD_NOT_FOUND
+        request.path_params = params
+        with transaction.atomic():
+            if route.kind == MODEL:
+                return handler(request, resource.get_object(params[resource.lookup]))
+            return handler(request)
+
+    def _auth(self, request: Request) -> Any:
+        from . import auth
+
+        with transaction.atomic():
+            return auth.handle(request)
+
+
+def run(service: Service | None = None) -> None:
+    """Serve until SIGINT or SIGTERM (what ``runresservice`` runs)."""
+    service = service or Service()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, service.shutdown)
+        await service.serve_forever()
+
+    asyncio.run(main())

@@ -1,0 +1,89 @@
+"""Fixtures for the bridge: the RES service on the test's loop, a NATS client, an event recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nats
+import pytest
+from asgiref.sync import sync_to_async
+
+from res_bridge.service import Service
+from res_protocol import dumps, loads
+
+
+class Recorder:
+    """Messages received on a subject pattern, in order, as (subject, decoded payload)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Any]] = []
+        self._changed = asyncio.Event()
+
+    async def _on(self, msg: Any) -> None:
+        self.messages.append((msg.subject, loads(msg.data) if msg.data else None))
+        self._changed.set()
+
+    async def wait(self, count: int) -> list[tuple[str, Any]]:
+        """Wait (up to 5 s) until ``count`` messages arrived; return them all."""
+        async with asyncio.timeout(5):
+            while len(self.messages) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.messages
+
+    async def settle(self, nc: Any) -> list[tuple[str, Any]]:
+        """Everything received up to now (after a round trip through the server)."""
+        await nc.flush()
+        await asyncio.sleep(0.05)
+        return self.messages
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Any]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def record(nc: Any):
+    """``await record("event.>")`` returns a :class:`Recorder` subscribed to the subject."""
+
+    async def subscribe(subject: str) -> Recorder:
+        recorder = Recorder()
+        await nc.subscribe(subject, cb=recorder._on)
+        await nc.flush()
+        return recorder
+
+    return subscribe
+
+
+@pytest.fixture
+async def service(nats_url: str) -> AsyncIterator[Service]:
+    svc = Service(nats_url=nats_url, queue_group=f"test-{uuid.uuid4().hex}")
+    await svc.start()
+    yield svc
+    await svc.stop()
+
+
+@pytest.fixture
+def ask(nc: Any):
+    """``await ask("get.library.books", {...})`` sends a request and decodes the reply."""
+
+    async def request(subject: str, payload: Any = None, raw: bytes | None = None) -> Any:
+        data = raw if raw is not None else dumps(payload if payload is not None else {})
+        msg = await nc.request(subject, data, timeout=5)
+        return loads(msg.data)
+
+    return request
+
+
+def db(func: Any) -> Any:
+    """Run ORM code from an async test."""
+    return sync_to_async(func, thread_sensitive=True)
