@@ -148,12 +148,16 @@ class NatsClient:
             del self._pending[inbox]
 
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
+        if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
+            raise errors.SUBJECT_TOO_LONG
         async def cb(msg: Msg) -> None:
             handler(msg.subject, msg.data)
 
         return _Subscription(await self.nc.subscribe(subject, cb=cb, pending_msgs_limit=self.buffer_size))
 
     async def publish(self, subject: str, payload: bytes) -> None:
+        if len(subject) + 32 > MAX_SUBJECT_LENGTH:
+            raise errors.SUBJECT_TOO_LONG
         await self.nc.publish(subject, payload)
 
     async def close(self) -> None:

@@ -1,41 +1,241 @@
-"""Subscribe requests: access and get in parallel, resource sets, references and errors."""
+"""Subscribe requests: access and get in parallel, resource sets, references, cycles and errors."""
 
 from __future__ import annotations
 
-MODEL = {"string": "foo", "int": 42, "bool": True, "null": None}
+import asyncio
+
+import pytest
+
+from tests.gateway.common import ACCESS_DENIED, NOT_FOUND, respond_get, serve, set_version, subscribe, value
 
 
-async def subscribe_ok(client, service, rid: str, kind: str, value) -> None:
-    pending = client.send(f"subscribe.{rid}")
-    reqs = await service.get_requests(2)
-    await reqs.get(f"access.{rid}").respond_access(get=True)
-    get = reqs.get(f"get.{rid}")
-    await (get.respond_model(value) if kind == "model" else get.respond_collection(value))
-    return pending
+def models(*rids: str) -> dict:
+    return {rid: value(rid) for rid in rids}
 
 
-async def test_subscribe_model(client, service):
+RESOURCE_SETS = [
+    ("test.model", {"models": models("test.model")}),
+    ("test.model.parent", {"models": models("test.model.parent", "test.model")}),
+    (
+        "test.model.grandparent",
+        {"models": models("test.model.grandparent", "test.model.parent", "test.model")},
+    ),
+    (
+        "test.model.brokenchild",
+        {"models": models("test.model.brokenchild"), "errors": {"test.err.notFound": NOT_FOUND}},
+    ),
+    ("test.model.soft", {"models": models("test.model.soft")}),
+    (
+        "test.model.data",
+        {
+            "models": {
+                "test.model.data": {"name": "data", "primitive": 12, "object": {"data": {"foo": ["bar"]}}}
+            }
+        },
+    ),
+    ("test.m.a", {"models": models("test.m.a")}),
+    ("test.m.b", {"models": models("test.m.b", "test.m.c")}),
+    ("test.m.d", {"models": models("test.m.d", "test.m.e", "test.m.f")}),
+    ("test.m.g", {"models": models("test.m.g", "test.m.e", "test.m.f", "test.m.d")}),
+    ("test.collection", {"collections": {"test.collection": value("test.collection")}}),
+    (
+        "test.collection.parent",
+        {"collections": {r: value(r) for r in ("test.collection.parent", "test.collection")}},
+    ),
+    ("test.collection.soft", {"collections": {"test.collection.soft": value("test.collection.soft")}}),
+    (
+        "test.collection.data",
+        {"collections": {"test.collection.data": ["data", 12, {"data": {"foo": ["bar"]}}]}},
+    ),
+    ("test.c.a", {"collections": {"test.c.a": value("test.c.a")}}),
+    ("test.c.b", {"collections": {r: value(r) for r in ("test.c.b", "test.c.c")}}),
+]
+
+ALL = [
+    "test.model",
+    "test.model.parent",
+    "test.model.grandparent",
+    "test.model.brokenchild",
+    "test.model.soft",
+    "test.model.data",
+    "test.err.notFound",
+    *[f"test.m.{x}" for x in "abcdefg"],
+    "test.collection",
+    "test.collection.parent",
+    "test.collection.soft",
+    "test.collection.data",
+    "test.c.a",
+    "test.c.b",
+    "test.c.c",
+]
+
+
+@pytest.mark.parametrize(("rid", "expected"), RESOURCE_SETS)
+async def test_subscribe_returns_resource_set(client, service, rid, expected):
+    serve(service, *ALL)
+    await set_version(client)
+    assert await client.send(f"subscribe.{rid}").result() == expected
+
+
+@pytest.mark.parametrize(
+    ("rid", "expected"),
+    [
+        ("test.model.soft", {"models": {"test.model.soft": {"name": "soft", "child": "test.model"}}}),
+        (
+            "test.model.data",
+            {"models": {"test.model.data": {"name": "data", "primitive": 12, "object": "[Data]"}}},
+        ),
+        ("test.collection.soft", {"collections": {"test.collection.soft": ["soft", "test.collection"]}}),
+        ("test.collection.data", {"collections": {"test.collection.data": ["data", 12, "[Data]"]}}),
+    ],
+)
+async def test_subscribe_legacy_client_gets_legacy_values(client, service, rid, expected):
+    serve(service, *ALL)
+    assert await client.send(f"subscribe.{rid}").result() == expected
+
+
+async def test_subscribe_sends_access_and_get_in_parallel(client, service):
     pending = client.send("subscribe.test.model")
     reqs = await service.get_requests(2)
     access, get = reqs.get("access.test.model"), reqs.get("get.test.model")
     assert access.data == {"cid": access.data["cid"], "token": None}
     assert get.data == {}
     await access.respond_access(get=True)
-    await get.respond_model(MODEL)
-    assert await pending.result() == {"models": {"test.model": MODEL}}
+    await respond_get(get)
+    assert await pending.result() == {"models": models("test.model")}
 
 
-async def test_subscribe_collection(client, service):
-    pending = await subscribe_ok(client, service, "test.collection", "collection", ["foo", 42, True, None])
-    assert await pending.result() == {"collections": {"test.collection": ["foo", 42, True, None]}}
-
-
-async def test_subscribe_with_references(client, service):
-    pending = client.send("subscribe.test.parent")
-    reqs = await service.get_requests(2)
-    await reqs.get("access.test.parent").respond_access(get=True)
-    await reqs.get("get.test.parent").respond_model({"child": {"rid": "test.child"}})
-    await (await service.get_request("get.test.child")).respond_model({"name": "c"})
-    assert await pending.result() == {
-        "models": {"test.parent": {"child": {"rid": "test.child"}}, "test.child": {"name": "c"}}
+async def test_subscribe_waits_for_referenced_resources(client, service):
+    assert await subscribe(client, service, "test.model.parent", "test.model") == {
+        "models": models("test.model.parent", "test.model")
     }
+
+
+@pytest.mark.parametrize(
+    ("access", "get", "expected"),
+    [
+        ({"result": {"get": False}}, {"result": {"model": {}}}, ACCESS_DENIED),
+        ({"result": {}}, {"result": {"model": {}}}, ACCESS_DENIED),
+        ({"result": None}, {"result": {"model": {}}}, ACCESS_DENIED),
+        ({"result": {"get": False}}, {"error": NOT_FOUND}, ACCESS_DENIED),
+        ({"result": {"get": True}}, {"error": NOT_FOUND}, NOT_FOUND),
+        ({"error": {"code": "custom.error", "message": "Custom"}}, {"result": {"model": {}}}, None),
+        ({"result": {"get": "yes"}}, {"result": {"model": {}}}, "system.internalError"),
+        ({"result": {"get": True}}, {"result": {"model": {}, "collection": []}}, "system.internalError"),
+        ({"result": {"get": True}}, {"result": {}}, "system.internalError"),
+        ({"result": {"get": True}}, {"result": {"model": {"a": [1]}}}, "system.internalError"),
+        ({"result": {"get": True}}, {"result": {"collection": {}}}, "system.internalError"),
+    ],
+)
+async def test_subscribe_errors(client, service, access, get, expected):
+    pending = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model").respond(access)
+    await reqs.get("get.test.model").respond(get)
+    error = await pending.error()
+    if expected is None:
+        assert error == access["error"]
+    elif isinstance(expected, str):
+        assert error["code"] == expected
+    else:
+        assert error == expected
+
+
+async def test_subscribe_twice_returns_empty_set_without_requests(client, service):
+    await subscribe(client, service, "test.model")
+    assert await client.send("subscribe.test.model").result() == {}
+    await service.assert_no_request()
+
+
+async def test_second_client_gets_resource_from_cache(client, connect, service):
+    await subscribe(client, service, "test.model")
+    other = await connect()
+    pending = other.send("subscribe.test.model")
+    await (await service.get_request("access.test.model")).respond_access(get=True)
+    assert await pending.result() == {"models": models("test.model")}
+    await service.assert_no_request()
+
+
+async def test_subscribers_of_pending_resource_share_one_get(client, connect, service):
+    other = await connect()
+    first = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    second = other.send("subscribe.test.model")
+    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await reqs.get("access.test.model").respond_access(get=True)
+    await respond_get(reqs.get("get.test.model"))
+    assert await first.result() == await second.result() == {"models": models("test.model")}
+    await service.assert_no_request()
+
+
+async def test_subscribers_of_pending_error_all_get_the_error(client, connect, service):
+    other = await connect()
+    first = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    second = other.send("subscribe.test.model")
+    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await reqs.get("access.test.model").respond_access(get=True)
+    await reqs.get("get.test.model").respond({"error": NOT_FOUND})
+    assert await first.error() == await second.error() == NOT_FOUND
+
+
+async def test_failed_get_is_not_cached(client, service):
+    pending = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model").respond_access(get=True)
+    await reqs.get("get.test.model").respond({"error": NOT_FOUND})
+    await pending.error("system.notFound")
+    assert await subscribe(client, service, "test.model") == {"models": models("test.model")}
+
+
+async def test_subscribe_with_cid_placeholder(client, service):
+    pending = client.send("subscribe.test.{cid}.model")
+    reqs = await service.get_requests(2)
+    access = next(r for r in reqs.items if r.kind == "access")
+    cid = access.data["cid"]
+    assert access.subject == f"access.test.{cid}.model"
+    await access.respond_access(get=True)
+    await reqs.get(f"get.test.{cid}.model").respond_model({"id": cid})
+    assert await pending.result() == {"models": {"test.{cid}.model": {"id": cid}}}
+
+
+async def test_subscribe_long_rid_gives_subject_too_long(client, service):
+    error = await client.send("subscribe.test." + "a" * 5000).error()
+    assert error == {"code": "system.subjectTooLong", "message": "Subject too long"}
+    await service.assert_no_request()
+
+
+async def test_subscribe_unknown_resource_without_responders_is_not_found(client):
+    # Nobody listens on get.nobody.* or access.nobody.*: NATS answers "no responders" at once.
+    assert await client.send("subscribe.nobody.here").error() == NOT_FOUND
+
+
+async def test_subscribe_reference_error_does_not_fail_request(client, service):
+    result = await subscribe(client, service, "test.model.brokenchild", "test.err.notFound")
+    assert result["errors"] == {"test.err.notFound": NOT_FOUND}
+
+
+async def test_subscribe_shared_reference_is_sent_once(client, service):
+    await set_version(client)
+    serve(service, "test.model.parent", "test.model.secondparent", "test.model")
+    await client.send("subscribe.test.model.parent").result()
+    assert await client.send("subscribe.test.model.secondparent").result() == {
+        "models": models("test.model.secondparent")
+    }
+
+
+async def test_subscribe_concurrently_from_many_clients(connect, service):
+    serve(service, "test.model.parent", "test.model")
+    clients = [await connect() for _ in range(5)]
+    results = await asyncio.gather(*(c.send("subscribe.test.model.parent").result() for c in clients))
+    assert all(r == {"models": models("test.model.parent", "test.model")} for r in results)
+
+
+async def test_subscription_limit(start_gateway, service, connect):
+    gw = start_gateway(subscriptionLimit=2)
+    c = await connect(gw.ws_url)
+    serve(service, "test.model")
+    for _ in range(2):
+        await c.send("subscribe.test.model").result()
+    error = await c.send("subscribe.test.model").error()
+    assert error == {"code": "system.subscriptionLimitExceeded", "message": "Subscription limit exceeded"}
