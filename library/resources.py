@@ -15,6 +15,7 @@ import datetime
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from res_bridge import ModelResource, Request, ResourceResponse, call_method, register
 from res_protocol import errors
@@ -55,7 +56,9 @@ class BookSerializer(serializers.ModelSerializer):
 
     def to_internal_value(self, data: Any) -> Any:
         if not self.partial and (not data.get("title") or not data.get("author")):
-            raise serializers.ValidationError("Must provide both title and author")
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: ["Must provide both title and author"]}
+            )
         return super().to_internal_value(data)
 
 

@@ -146,6 +146,13 @@ class Service:
                 await self.nc.publish(subject, data)
             except Exception as e:  # noqa: BLE001 - a failed publish must not end the sender
                 logger.error("publishing %s failed: %s", subject, e)
+            finally:
+                self._outgoing.task_done()  # type: ignore[union-attr]
+
+    async def flush(self) -> None:
+        """Wait until messages queued from other threads have reached NATS."""
+        await self._outgoing.join()  # type: ignore[union-attr]
+        await self.nc.flush()
 
     # -- dispatch -------------------------------------------------------------------------------
 
