@@ -21,6 +21,7 @@ from django.db.models import Count, Max, Model
 from res_protocol import Access, Pattern, split_rid
 
 from .models import ALL_METHODS, AccessRule
+from .registry import registry
 from .tokens import user_from_token
 
 #: Django permission action → what it grants on a resource of that model (``None``: get access).
@@ -141,8 +142,4 @@ def _group_ids(user: Any) -> frozenset[int]:
 
 def model_for(name: str) -> type[Model] | None:
     """The Django model served under the resource name ``name``, if the registry knows one."""
-    try:
-        from . import registry
-    except ImportError:
-        return None
     return registry.model_for(name)

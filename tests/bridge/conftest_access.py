@@ -1,0 +1,96 @@
+"""Fixtures for access and revocation tests: a publisher on the test nats-server, and a NATS recorder.
+
+Use them in a test module with ``from tests.bridge.conftest_access import *``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import nats
+import pytest
+from django.conf import settings
+from django.test.utils import override_settings
+
+from res_bridge import publisher as publisher_module
+from res_bridge.revocation import connect_signals
+from res_protocol import loads
+
+__all__ = ["published", "recorder", "test_publisher"]
+
+MARKER = "system.test-marker"
+_markers = itertools.count()
+
+
+class Recorder:
+    """Records what NATS delivers on ``system.>``, from a thread of its own."""
+
+    def __init__(self, url: str, subject: str = "system.>") -> None:
+        self.messages: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="nats-recorder", daemon=True)
+        self._thread.start()
+        self._nc: Any = None
+        self._run(self._connect(url, subject))
+
+    def _run(self, coro: Any, timeout: float = 10) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _connect(self, url: str, subject: str) -> None:
+        self._nc = await nats.connect(url, name="test recorder")
+        await self._nc.subscribe(subject, cb=self._received)
+        await self._nc.flush()
+
+    async def _received(self, msg: Any) -> None:
+        self.messages.put((msg.subject, loads(msg.data) if msg.data else None))
+
+    def take(self, through: publisher_module.Publisher) -> list[tuple[str, Any]]:
+        """Everything ``through`` published so far: a marker sent after it closes the list."""
+        marker = {"n": next(_markers)}
+        through.publish(MARKER, marker)
+        taken = []
+        while True:
+            subject, data = self.messages.get(timeout=10)
+            if (subject, data) == (MARKER, marker):
+                return taken
+            if subject != MARKER:
+                taken.append((subject, data))
+
+    def close(self) -> None:
+        self._run(self._nc.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+@pytest.fixture(scope="session")
+def test_publisher(nats_url: str) -> publisher_module.Publisher:
+    """A publisher of its own, connected to the test nats-server for the whole session."""
+    publisher = publisher_module.Publisher()
+    with override_settings(RES_BRIDGE={**settings.RES_BRIDGE, "NATS_URL": nats_url}):
+        publisher.publish(MARKER, {"n": "connect"})
+        assert publisher.flush(10), "the test publisher could not reach nats-server"
+    return publisher
+
+
+@pytest.fixture(scope="session")
+def recorder(nats_url: str) -> Iterator[Recorder]:
+    recorder = Recorder(nats_url)
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture
+def published(
+    test_publisher: publisher_module.Publisher, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """``published()`` returns the messages published on ``system.>`` since the last call."""
+    connect_signals()
+    monkeypatch.setattr(publisher_module, "publisher", test_publisher)
+    recorder.take(test_publisher)  # drop what earlier tests left
+    return lambda: recorder.take(test_publisher)
