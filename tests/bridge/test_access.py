@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -181,3 +181,50 @@ def test_cache_clear_forces_a_reload(people: dict) -> None:
     with CaptureQueriesContext(connection) as queries:
         assert decide(None, "x.y").get
     assert len(queries.captured_queries) == 2  # the stamp and the rules
+
+
+# Django model permissions on the model behind a resource: (permissions, resource, access)
+PERMISSION_CASES = [
+    (["view_shelf"], "library.shelf.1", Access(get=True)),
+    (["view_shelf"], "library.shelves", Access(get=True)),
+    (["change_shelf"], "library.shelf.1", Access(call="set")),
+    (["add_shelf"], "library.shelves", Access(call="new")),
+    (["delete_shelf"], "library.shelf.1", Access(call="delete")),
+    (
+        ["view_shelf", "change_shelf", "add_shelf", "delete_shelf"],
+        "library.shelf.7",
+        Access(True, "delete,new,set"),
+    ),
+    (["view_book"], "library.shelf.1.books", Access(get=True)),  # a relation: the model of its items
+    (["view_shelf"], "library.shelf.1.books", Access()),
+    (["view_book"], "library.shelf.1", Access()),
+    (["view_shelf"], "library.unknown", Access()),
+]
+
+
+def grant(user: User, codenames: list[str]) -> None:
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+
+
+@pytest.mark.parametrize(("codenames", "rid", "expected"), PERMISSION_CASES)
+def test_model_permissions_grant_access_to_the_models_resources(
+    people: dict, codenames: list[str], rid: str, expected: Access
+) -> None:
+    grant(User.objects.get(username="carol"), codenames)
+    assert decide(people["carol"], rid) == expected
+    assert decide(None, rid) == Access()
+
+
+def test_group_permissions_count_and_add_to_rules(people: dict) -> None:
+    people["editors"].permissions.add(Permission.objects.get(codename="change_shelf"))
+    rule(people, "library.shelf.*", Rule.AUTHENTICATED, get=True, call="addBook")
+    assert decide(people["alice"], "library.shelf.1") == Access(get=True, call="addBook,set")
+    assert decide(people["carol"], "library.shelf.1") == Access(get=True, call="addBook")
+
+
+def test_a_revoked_permission_is_seen_by_the_next_decision(people: dict) -> None:
+    carol = User.objects.get(username="carol")
+    grant(carol, ["view_shelf"])
+    assert decide(people["carol"], "library.shelf.1").get
+    carol.user_permissions.clear()
+    assert not decide(people["carol"], "library.shelf.1").get
