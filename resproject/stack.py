@@ -24,6 +24,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,7 @@ def install_frontend() -> None:
         )
 
 
-def run_command(out: PrefixedWriter, command: str, **options: object) -> None:
+def run_command(out: TextIO, command: str, **options: object) -> None:
     from django.core.management import CommandError, call_command
 
     try:
@@ -139,10 +140,9 @@ def run_command(out: PrefixedWriter, command: str, **options: object) -> None:
         raise StackError(f"manage.py {command} failed: {exc}") from None
 
 
-def prepare_database() -> None:
-    """Check the database answers, migrate it, and load the demo data into a database without users."""
+def connect_database() -> None:
+    """Set Django up and check the database answers."""
     import django
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resproject.settings")
@@ -155,12 +155,19 @@ def prepare_database() -> None:
         raise StackError(
             f"cannot reach the database {url} ({reason}): start it, or set DATABASE_URL to one that answers"
         ) from None
-    out = PrefixedWriter("setup")
-    run_command(out, "migrate", interactive=False)
+    finally:
+        connection.close()
+
+
+def prepare_database() -> None:
+    """Migrate the database, and load the demo data when it has no users yet (never over a user's data)."""
+    from django.contrib.auth import get_user_model
+
+    connect_database()
+    run_command(sys.stdout, "migrate", interactive=False)
     if not get_user_model().objects.exists():
-        say("setup", "no users yet: loading the demo data")
-        run_command(out, "loaddemo")
-    connection.close()
+        print("no users yet: loading the demo data", flush=True)
+        run_command(sys.stdout, "loaddemo")
 
 
 # --- the running components -----------------------------------------------------------------------------
@@ -179,6 +186,7 @@ class Component:
     name: str
     args: list[str]
     port: int | None  # ready once this port accepts connections (None: as soon as it runs)
+    oneshot: bool = False  # a step that must finish successfully before the next component starts
     index: int = 0
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = field(default=None, repr=False)
@@ -205,6 +213,8 @@ class Component:
 
     def exit_reason(self) -> str:
         code = self.proc.returncode if self.proc else None
+        if self.oneshot and code and code > 0:
+            return f"failed (exit code {code})"
         return (
             f"was killed by signal {-code}"
             if code and code < 0
@@ -266,7 +276,7 @@ class Stack:
     async def _start_all(self) -> Component | None:
         for component in self.components:
             await component.start(self.env)
-            while component.port and not port_open(component.port):
+            while not self._ready(component):
                 if dead := self._dead():
                     return dead
                 if self.stopping.is_set():
@@ -274,8 +284,14 @@ class Stack:
                 await asyncio.sleep(0.1)
         return None
 
+    @staticmethod
+    def _ready(component: Component) -> bool:
+        if component.oneshot:
+            return component.proc.returncode == 0
+        return not component.port or port_open(component.port)
+
     async def _watch(self) -> Component | None:
-        waits = {asyncio.create_task(c.proc.wait()): c for c in self.components}
+        waits = {asyncio.create_task(c.proc.wait()): c for c in self.components if not c.oneshot}
         stop = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
         for task in (stop, *waits):
@@ -283,7 +299,9 @@ class Stack:
         return next((waits[t] for t in done if t in waits), None)
 
     def _dead(self) -> Component | None:
-        return next((c for c in self.components if c.exited), None)
+        return next(
+            (c for c in self.components if c.exited and not (c.oneshot and c.proc.returncode == 0)), None
+        )
 
     async def _stop_all(self) -> None:
         # Stop front to back: the gateway first, NATS last.
@@ -333,9 +351,11 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
     os.environ["NATS_URL"] = nats_url
 
     install_frontend()
-    prepare_database()
-    run_command(PrefixedWriter("setup"), "collectstatic", interactive=False, verbosity=0)
+    connect_database()
+    run_command(PrefixedWriter("static"), "collectstatic", interactive=False, verbosity=0)
 
+    # Migrations and demo data in their own process, once NATS runs: the demo rows publish events.
+    components.append(Component("setup", [sys.executable, "-m", "resproject.stack", "prepare"], None, True))
     manage = [sys.executable, str(ROOT / "manage.py")]
     components.append(Component("service", [*manage, "runresservice"], port=None))
     gateway = [*manage, "rungateway", "--addr", addr, "--port", str(port), "--nats", nats_url]

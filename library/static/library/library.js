@@ -160,9 +160,13 @@ $("#new-book").addEventListener("submit", (event) => {
 
 // --- shelves --------------------------------------------------------------------------------------------
 
-function ownerName(owner) {
-  if (owner && typeof owner === "object") return owner.username ?? owner.name ?? "";
-  return owner ?? "";
+/** Who owns a shelf, as far as the model tells (`owner_id`, or an owner reference with a username). */
+function ownerText(shelf) {
+  const owner = shelf.owner;
+  if (owner && typeof owner === "object" && owner.username) return `owned by ${owner.username}`;
+  const id = shelf.owner_id ?? owner;
+  if (id == null) return "";
+  return currentUser && id === currentUser.id ? "your shelf" : `owned by user #${id}`;
 }
 
 /** Keeps `el` showing the titles of the books in `shelfBooks`; returns an unbind. */
@@ -190,7 +194,7 @@ function shelfRow(shelf) {
   const error = $(".shelf-error", el);
   const render = () => {
     $(".shelf-name", el).textContent = shelf.name;
-    $(".shelf-owner", el).textContent = ownerName(shelf.owner) && `owned by ${ownerName(shelf.owner)}`;
+    $(".shelf-owner", el).textContent = ownerText(shelf);
   };
   editable(
     el,
