@@ -47,7 +47,11 @@ def start_gateway(nats_url: str) -> tuple[Process, str]:
     port = free_port()
     env = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
     gateway = manage("rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env)
-    wait_for_port(port, timeout=30, proc=gateway.proc)
+    try:
+        wait_for_port(port, timeout=30, proc=gateway.proc)
+    except Exception:
+        gateway.stop()
+        raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
     return gateway, f"ws://127.0.0.1:{port}/"
 
 
@@ -65,9 +69,10 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pgid: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time used so far by the processes."""
     total = 0
-    for pid in group_pids(pgid):
+    for pid in pids:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / CLOCK_TICKS
@@ -128,7 +133,12 @@ class Workers:
     async def start(cls, count: int, url: str) -> Workers:
         procs = [
             await asyncio.create_subprocess_exec(
-                "node", str(HERE / "ws_clients.js"), url, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                "node",
+                str(HERE / "ws_clients.js"),
+                url,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                limit=2**26,  # a latency histogram comes back as one line
             )
             for _ in range(count)
         ]
@@ -182,12 +192,20 @@ def percentile(hist: dict[int, int], fraction: float) -> float:
 
 
 async def measure_events(
-    workers: Workers, publisher: Publisher, gateway: Process, count: int, rate: float | None, wait: float
+    workers: Workers,
+    publisher: Publisher,
+    procs: dict[str, list[int]],
+    count: int,
+    rate: float | None,
+    wait: float,
 ) -> str:
-    """Publish ``count`` events (as fast as possible, or ``rate`` a second) and report what clients saw."""
+    """Publish ``count`` events (as fast as possible, or ``rate`` a second) and report what clients saw.
+
+    ``procs`` names the process ids whose CPU time is reported (the gateway's first).
+    """
     await workers.broadcast({"op": "arm", "event": f"{MODEL}.change"})
     publisher.seq = 0
-    cpu_before = cpu_seconds(gateway.pid)
+    cpu_before = {name: cpu_seconds(pids) for name, pids in procs.items()}
     start = time.time() * 1000
     for i in range(count):
         if rate:
@@ -195,7 +213,7 @@ async def measure_events(
         await publisher.publish()
     await publisher.nc.flush()
     answers = await workers.broadcast({"op": "collect", "count": count, "wait": wait}, wait)
-    cpu = cpu_seconds(gateway.pid) - cpu_before
+    cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in procs.items()}
     hist: dict[int, int] = {}
     for answer in answers:
         for bucket, n in answer["hist"].items():
@@ -207,7 +225,8 @@ async def measure_events(
         f"{received:,} delivered in {seconds:.2f} s = {received / seconds:,.0f} events/s; "
         f"latency p50 {percentile(hist, 0.5):.1f} ms, p99 {percentile(hist, 0.99):.1f} ms; "
         f"lost {lost}, duplicated {dup}, reordered {reordered}; "
-        f"gateway CPU {cpu / max(received, 1) * 10_000:.3f} s per 10,000 events"
+        f"gateway CPU {cpu['gateway'] / max(received, 1) * 10_000:.3f} s per 10,000 events; CPU s used: "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
     )
 
 
@@ -220,10 +239,16 @@ async def run(args: argparse.Namespace) -> None:
     try:
         opened = await workers.open([[MODEL]] * args.clients, wait=60)
         print(f"fanout: {opened['subscribed']} clients subscribed to {MODEL} ({opened['errors']} errors)")
-        burst = await measure_events(workers, publisher, gateway, args.burst, None, wait=120)
+        procs = {
+            "gateway": group_pids(gateway.pid),
+            "clients": [proc.pid for proc in workers.procs],
+            "nats-server": [nats_server.pid],
+            "publisher": [os.getpid()],
+        }
+        burst = await measure_events(workers, publisher, procs, args.burst, None, wait=120)
         print(f"burst of {args.burst} events to {args.clients} clients: {burst}", flush=True)
         paced_count = int(args.rate * args.paced_seconds)
-        paced = await measure_events(workers, publisher, gateway, paced_count, args.rate, wait=60)
+        paced = await measure_events(workers, publisher, procs, paced_count, args.rate, wait=60)
         print(f"paced {args.rate:g} events/s for {args.paced_seconds:g} s: {paced}", flush=True)
 
         rids = [f"bench.item.{i}" for i in range(args.sub_resources)]

@@ -53,7 +53,7 @@ function onEvent(state, data) {
 
 function connect(rids) {
 	return new Promise(resolve => {
-		const ws = new WebSocket(url, { perMessageDeflate: false });
+		const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
 		const conn = { ws, nextId: 1, pending: new Map(), state: null };
 		const result = { subscribed: 0, errors: 0 };
 		ws.on('message', raw => {
