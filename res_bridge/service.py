@@ -48,11 +48,13 @@ class Service:
         nats_url: str | None = None,
         queue_group: str | None = None,
         workers: int | None = None,
+        reconnect_wait: float = 0.5,
     ) -> None:
         self.registry = registry
         self.servers = [nats_url] if nats_url else bridge_settings.nats_servers
         self.queue_group = queue_group or bridge_settings.QUEUE_GROUP
         self.workers = workers or bridge_settings.WORKERS
+        self.reconnect_wait = reconnect_wait
         self.nc: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -76,7 +78,7 @@ class Service:
         self.nc = await nats.connect(
             servers=self.servers,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=self.reconnect_wait,
             reconnected_cb=self._on_reconnected,
             disconnected_cb=self._on_disconnected,
             error_cb=self._on_error,

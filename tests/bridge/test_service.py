@@ -1,0 +1,159 @@
+"""The service runtime: system.reset on start and reconnect, routing of access and auth, ordering per
+resource, database errors, and the runresservice command."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import nats
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from library.models import Book
+from res_bridge import ModelResource, call_method
+from res_bridge.registry import Registry
+from res_bridge.service import Service
+from res_protocol import dumps, loads
+from tests.bridge.conftest import Recorder, db
+from tests.support import NatsServer, free_port, manage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RESET = ("system.reset", {"resources": ["library.>"], "access": ["library.>"]})
+
+
+async def test_reset_on_start(nats_url, record):
+    resets = await record("system.reset")
+    service = Service(nats_url=nats_url, queue_group=uuid.uuid4().hex)
+    await service.start()
+    try:
+        assert await resets.wait(1) == [RESET]
+    finally:
+        await service.stop()
+
+
+async def test_reset_after_reconnect():
+    port = free_port()
+    server = NatsServer(port=port)
+    service = Service(nats_url=server.url, reconnect_wait=2.0)
+    await service.start()
+    client = None
+    try:
+        server.stop()
+        server = NatsServer(port=port)
+        client = await nats.connect(server.url)
+        resets = Recorder()
+        await client.subscribe("system.reset", cb=resets._on)
+        await client.flush()
+        assert await resets.wait(1) == [RESET]
+        reply = await client.request("get.library.books", b"{}", timeout=5)
+        assert loads(reply.data) == {"result": {"collection": []}}
+    finally:
+        if client is not None:
+            await client.close()
+        await service.stop()
+        server.stop()
+
+
+async def test_requests_for_one_resource_run_in_order(service, nc, record):
+    book = await db(Book.objects.create)(title="t", author="a")
+    await service.flush()
+    changes = await record(f"event.library.book.{book.pk}.change")
+    titles = [f"title {i}" for i in range(20)]
+    subject = f"call.library.book.{book.pk}.set"
+    replies = await asyncio.gather(
+        *(nc.request(subject, dumps({"cid": "c", "params": {"title": t}}), timeout=5) for t in titles)
+    )
+    assert [loads(r.data) for r in replies] == [{"result": None}] * 20
+    assert [p["values"]["title"] for _, p in await changes.wait(20)] == titles
+
+
+def _superuser() -> User:
+    return User.objects.create_superuser("admin", password="secret-password")
+
+
+async def test_access_requests_ask_the_access_rules(service, ask):
+    admin = await db(_superuser)()
+    token = {"user_id": admin.pk, "tid": f"user.{admin.pk}"}
+    assert await ask("access.library.books", {"cid": "c", "token": token}) == {
+        "result": {"get": True, "call": "*"}
+    }
+    assert await ask("access.library.books", {"cid": "c", "token": None}) == {
+        "error": {"code": "system.accessDenied", "message": "Access denied"}
+    }
+
+
+async def test_auth_requests_set_the_token_before_replying(service, nc, record):
+    admin = await db(_superuser)()
+    both = await record(">")
+    reply = await nc.request(
+        "auth.django.auth.login",
+        dumps(
+            {"cid": "conn7", "token": None, "params": {"username": "admin", "password": "secret-password"}}
+        ),
+        timeout=5,
+    )
+    seen = await both.settle(nc)
+    token_at = next(i for i, (s, _) in enumerate(seen) if s == "conn7.token" or s == "conn.conn7.token")
+    reply_at = next(i for i, (s, _) in enumerate(seen) if s == reply.subject)
+    assert token_at < reply_at
+    assert seen[token_at][1] == {
+        "token": {"user_id": admin.pk, "tid": f"user.{admin.pk}"},
+        "tid": f"user.{admin.pk}",
+    }
+    failed = loads(
+        (await nc.request("auth.django.auth.login", dumps({"cid": "c", "params": {}}), timeout=5)).data
+    )
+    assert failed["error"]["code"] == "system.invalidParams"
+
+
+class FailingBooks(ModelResource):
+    model = Book
+    rid = "failing.book.{pk}"
+    collection = "failing.books"
+
+    @call_method(detail=False)
+    def explode(self, request) -> None:
+        Book.objects.create(title="Half", author="Done")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+
+async def test_a_database_error_rolls_back_and_answers_internal_error(nats_url, nc, record, caplog):
+    registry = Registry()
+    registry.register(FailingBooks)
+    service = Service(registry, nats_url=nats_url, queue_group=uuid.uuid4().hex)
+    await service.start()
+    try:
+        events = await record("event.>")
+        reply = loads((await nc.request("call.failing.books.explode", b"{}", timeout=5)).data)
+        assert reply == {"error": {"code": "system.internalError", "message": "Internal error"}}
+        assert "call request for failing.books failed" in caplog.text
+        assert await db(Book.objects.count)() == 0
+        await service.flush()
+        assert await events.settle(nc) == []
+        reply = loads((await nc.request("get.failing.books", b"{}", timeout=5)).data)
+        assert reply == {"result": {"collection": []}}
+    finally:
+        await service.stop()
+
+
+async def test_runresservice_command(nats_url, record, nc, tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "NATS_URL": nats_url}
+    migrate = manage("migrate", "--verbosity=0", env=env)
+    assert await asyncio.to_thread(migrate.proc.wait, 60) == 0
+    migrate.stop()
+    resets = await record("system.reset")
+    process = manage("runresservice", env=env)
+    try:
+        assert await resets.wait(1) == [RESET]
+        reply = await nc.request(
+            "call.library.books.new", dumps({"params": {"title": "T", "author": "A"}}), timeout=5
+        )
+        assert loads(reply.data) == {"resource": {"rid": "library.book.1"}}
+        reply = await nc.request("get.library.books", b"", timeout=5)
+        assert loads(reply.data) == {"result": {"collection": [{"rid": "library.book.1"}]}}
+    finally:
+        assert process.stop() == 0
