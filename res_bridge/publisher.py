@@ -43,7 +43,9 @@ class Transport(Protocol):
 class Publisher:
     """The process's NATS connection for publishing (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, nats_url: str | None = None, reconnect_wait: float = 0.5) -> None:
+        self.nats_url = nats_url
+        self.reconnect_wait = reconnect_wait
         self._lock = threading.Lock()
         self._buffer: deque[Message] = deque()
         self._lost_resources: set[str] = set()
@@ -54,6 +56,11 @@ class Publisher:
         self._wake: asyncio.Event | None = None
         self._idle = threading.Event()
         self._nc: Any = None
+        self._task: asyncio.Task | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
 
     def publish(self, subject: str, payload: dict[str, Any] | bytes) -> None:
         data = payload if isinstance(payload, bytes) else dumps(payload)
@@ -90,6 +97,16 @@ class Publisher:
             return False
         return True
 
+    def close(self, timeout: float | None = None) -> None:
+        """Flush, then stop the background connection (it starts again on the next publish)."""
+        if self._thread is None:
+            return
+        self.flush(timeout)
+        atexit.unregister(self.flush)
+        self._loop.call_soon_threadsafe(self._task.cancel)  # type: ignore[union-attr]
+        self._thread.join()
+        self._thread = None
+
     @contextlib.contextmanager
     def capture(self, into: list[Message]) -> Iterator[list[Message]]:
         """Hold messages published in this context (and threads it spawns) in ``into``."""
@@ -120,25 +137,33 @@ class Publisher:
             atexit.register(self.flush)
 
     def _run(self, ready: threading.Event) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop = asyncio.new_event_loop()
         self._wake = asyncio.Event()
+        self._task = loop.create_task(self._serve())
         ready.set()
-        self._loop.run_until_complete(self._serve())
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(self._task)
+        loop.close()
 
     async def _serve(self) -> None:
-        self._nc = await nats.connect(
-            servers=bridge_settings.nats_servers,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            reconnected_cb=self._on_reconnected,
-            disconnected_cb=self._on_disconnected,
-            error_cb=self._on_error,
-            name="res_bridge publisher",
-        )
-        while True:
-            await self._wake.wait()  # type: ignore[union-attr]
-            self._wake.clear()  # type: ignore[union-attr]
-            await self._drain()
+        try:
+            self._nc = await nats.connect(
+                servers=[self.nats_url] if self.nats_url else bridge_settings.nats_servers,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=self.reconnect_wait,
+                reconnected_cb=self._on_reconnected,
+                disconnected_cb=self._on_disconnected,
+                error_cb=self._on_error,
+                name="res_bridge publisher",
+            )
+            while True:
+                await self._wake.wait()  # type: ignore[union-attr]
+                self._wake.clear()  # type: ignore[union-attr]
+                await self._drain()
+        finally:
+            if self._nc is not None:
+                nc, self._nc = self._nc, None
+                await nc.close()
 
     async def _drain(self) -> None:
         while self._nc.is_connected:
