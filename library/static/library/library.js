@@ -29,7 +29,6 @@ function setStatus(state) {
 
 client.on("connect", () => setStatus("online"));
 client.on("disconnect", () => setStatus("offline"));
-client.on("error", showError);
 
 // --- rendering helpers ----------------------------------------------------------------------------------
 
