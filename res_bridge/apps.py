@@ -8,9 +8,10 @@ class BridgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import checks, revocation  # noqa: F401 - checks registers the system checks
         from .events import connect_signals
         from .registry import registry
 
         autodiscover_modules("resources")
         connect_signals(registry)
+        revocation.connect_signals()
