@@ -11,7 +11,6 @@ import os
 import platform
 import resource
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from res_protocol import PROTOCOL_VERSION
@@ -35,8 +34,6 @@ class Metrics:
     ws_connections_total: int = 0
     ws_requests: Counter[str] = field(default_factory=Counter)  # get, subscribe, unsubscribe, call, auth
     http_requests: Counter[str] = field(default_factory=Counter)  # GET, POST, PUT, DELETE, PATCH
-    #: Returns (cached resources, cache subscriptions); set by the gateway that owns the cache.
-    cache_counts: Callable[[], tuple[int, int]] | None = None
 
     def ws_connected(self) -> None:
         self.ws_current_connections += 1
@@ -55,10 +52,13 @@ class Metrics:
 metrics = Metrics()
 
 
-def render(m: Metrics | None = None) -> bytes:
-    """The OpenMetrics text of ``m`` (default: :data:`metrics`), ``# EOF`` terminated."""
+def render(m: Metrics | None = None, cache: tuple[int, int] = (0, 0)) -> bytes:
+    """The OpenMetrics text of ``m`` (default: :data:`metrics`), ``# EOF`` terminated.
+
+    ``cache`` is (cached resource names, the sum of their subscription counts).
+    """
     m = m or metrics
-    resources, subscriptions = m.cache_counts() if m.cache_counts else (0, 0)
+    resources, subscriptions = cache
     python = {"version": platform.python_version(), "implementation": platform.python_implementation()}
     families: list[Family] = [
         ("python", "info", "Information about the Python environment.", [("_info", python, 1)]),

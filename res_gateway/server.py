@@ -16,6 +16,7 @@ from channels.routing import get_default_application
 
 from . import metrics
 from .conf import GatewaySettings
+from .gateway import get_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ logger = logging.getLogger(__name__)
 CLOSE_GRACE = 3.0
 #: Pending connections the listening socket queues.
 BACKLOG = 2048
-#: WebSocket close code sent to clients when the gateway shuts down (going away).
-GOING_AWAY = 1001
+#: WebSocket close code daphne sends clients when the gateway shuts down (autobahn refuses 1001 there).
+NORMAL_CLOSURE = 1000
 
 ASGIApp = Any
 
@@ -62,6 +63,7 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings) -> None:
             timeout_graceful_shutdown=CLOSE_GRACE,
         )
     )
+    get_gateway()  # connect to NATS now rather than on the first request
     metrics_server = await start_metrics_server(config)
     # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,12 +91,15 @@ def _serve_daphne(app: ASGIApp, config: GatewaySettings) -> None:
         if config.ws_compression:
             server.ws_factory.setProtocolOptions(perMessageCompressionAccept=_accept_deflate)
         loop = asyncio.get_event_loop()
+        loop.call_soon(get_gateway)  # connect to NATS now rather than on the first request
         started = loop.create_task(start_metrics_server(config))
 
         async def shutdown() -> None:
-            await _close_daphne_websockets(server)
-            await _finish(await started)
-            reactor.stop()
+            try:
+                await _close_daphne_websockets(server)
+                await _finish(await started)
+            finally:
+                reactor.stop()
 
         def on_signal() -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):  # one shutdown, whatever follows
@@ -128,9 +133,9 @@ def _accept_deflate(offers: list[Any]) -> Any:
 async def _close_daphne_websockets(server: Any) -> None:
     from daphne.ws_protocol import WebSocketProtocol
 
-    sockets = [p for p in server.connections if isinstance(p, WebSocketProtocol)]
+    sockets = [p for p in server.connections if isinstance(p, WebSocketProtocol) and p.state == p.STATE_OPEN]
     for protocol in sockets:
-        protocol.sendClose(code=GOING_AWAY)
+        protocol.sendClose(code=NORMAL_CLOSURE)
     apps = [server.connections.get(p, {}).get("application_instance") for p in sockets]
     pending = [app for app in apps if app is not None and not app.done()]
     if pending:
@@ -151,13 +156,15 @@ async def _finish(metrics_server: asyncio.Server | None) -> None:
 
 async def _stop_gateway() -> None:
     try:
-        from .gateway import get_gateway
-    except ImportError:
-        return
-    try:
         await asyncio.wait_for(get_gateway().stop(), CLOSE_GRACE)
     except Exception:
         logger.exception("Closing the gateway's NATS connection failed")
+
+
+def _cache_counts() -> tuple[int, int]:
+    """(cached resource names, the sum of their reference counts), as resgate reports them."""
+    subscriptions = list(get_gateway().cache.event_subscriptions.values())
+    return len(subscriptions), sum(es.count for es in subscriptions)
 
 
 def _ssl_context(config: GatewaySettings) -> ssl.SSLContext | None:
@@ -199,7 +206,7 @@ async def _metrics_connection(reader: asyncio.StreamReader, writer: asyncio.Stre
         status, body, content_type = "405 Method Not Allowed", b"", "text/plain; charset=utf-8"
         extra = "Allow: GET, HEAD\r\n"
     else:
-        status, body = "200 OK", metrics.render()
+        status, body = "200 OK", metrics.render(cache=_cache_counts())
     head_out = (
         f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
         f"{extra}Connection: close\r\n\r\n"

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from res_gateway import server
 from res_gateway.conf import RESGATE_DEFAULTS, RESGATE_VERSION, ConfigError, GatewaySettings, gateway_settings
 from res_protocol import PROTOCOL_VERSION
 
@@ -99,13 +100,11 @@ class Command(BaseCommand):
                 parser.add_argument(*names, dest=flag.name, metavar=flag.metavar, help=flag.help)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from res_gateway import server
-
         path = Path(options["config"]) if options["config"] else None
         from_file = read_config_file(path) if path else None
         config = {**getattr(settings, "RES_GATEWAY", {}), **(from_file or {}), **flag_overrides(options)}
         try:
-            gateway = gateway_settings.configure(config)
+            gateway = GatewaySettings.from_config(config)
         except ConfigError as e:
             raise CommandError(str(e))
         if gateway.tls and not (gateway.cert_file and gateway.key_file):
@@ -113,6 +112,7 @@ class Command(BaseCommand):
         if path and from_file is None:
             write_config_file(path, gateway)
         set_log_levels(gateway.debug, gateway.trace)
+        logger.debug("Config: %s", json.dumps(gateway.raw))
         if not options["skip_checks"]:
             self.check(display_num_errors=False)
         scheme = "https" if gateway.tls else "http"
@@ -121,6 +121,7 @@ class Command(BaseCommand):
             RESGATE_VERSION, PROTOCOL_VERSION, gateway.server, scheme, gateway.addr, gateway.port,
             gateway.nats_url,
         )  # fmt: skip
+        gateway_settings.configure(config)
         try:
             server.serve(gateway)
         except OSError as e:

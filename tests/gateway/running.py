@@ -1,0 +1,57 @@
+"""``manage.py rungateway`` as a child process, for tests of the command and the servers it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support import Process, free_port, manage, wait_for_port
+
+
+@dataclass
+class RunningGateway:
+    process: Process
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def output(self) -> str:
+        return self.process.output()
+
+
+StartGateway = Callable[..., RunningGateway]
+
+
+@pytest.fixture(name="rungateway")
+def rungateway_fixture(nats_url: str) -> Iterator[StartGateway]:
+    """``rungateway(*flags, env=None, port=None)`` starts the command and waits until it listens.
+
+    Without ``port`` it listens on 127.0.0.1 and a free port; with ``port`` the flags, config file or
+    ``RES_GATEWAY`` (JSON in ``env``) must say where. Every gateway started is stopped after the test.
+    """
+    started: list[Process] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None, port: int | None = None) -> RunningGateway:
+        if port is None:
+            port = free_port()
+            flags = (*flags, "-i", "127.0.0.1", "-p", str(port))
+        full_env = {"NATS_URL": nats_url, "RES_GATEWAY": "{}", "PYTHONUNBUFFERED": "1", **(env or {})}
+        process = manage("rungateway", *flags, env=full_env)
+        started.append(process)
+        try:
+            wait_for_port(port, proc=process.proc)
+        except (RuntimeError, TimeoutError):
+            pytest.fail(f"rungateway did not listen on {port}:\n{process.output()}")
+        return RunningGateway(process, port)
+
+    yield start
+    for process in started:
+        process.stop()

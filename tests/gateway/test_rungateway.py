@@ -1,0 +1,229 @@
+"""``manage.py rungateway``: resgate's flags, the config file, precedence, errors, serving and stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.core.management import CommandError, call_command
+
+from res_gateway.conf import RESGATE_DEFAULTS
+from res_gateway.management.commands.rungateway import Command, flag_overrides, set_log_levels
+from tests.gateway.running import StartGateway, rungateway_fixture  # noqa: F401
+from tests.harness import Client
+from tests.support import ROOT, free_port, port_open
+
+
+def parse_flags(*args: str) -> dict[str, Any]:
+    options = vars(Command().create_parser("manage.py", "rungateway").parse_args(list(args)))
+    return flag_overrides(options)
+
+
+# (command line, config keys it sets)
+FLAGS = [
+    ([], {}),
+    (["-n", "nats://10.0.0.1:4222"], {"natsUrl": "nats://10.0.0.1:4222"}),
+    (["--nats", "nats://h:1"], {"natsUrl": "nats://h:1"}),
+    (["-i", "127.0.0.1"], {"addr": "127.0.0.1"}),
+    (["--addr", ""], {"addr": ""}),
+    (["-p", "9000"], {"port": 9000}),
+    (["--port", "0"], {}),  # 0 leaves the configured port
+    (["-w", "/ws"], {"wsPath": "/ws"}),
+    (["-a", "/rest"], {"apiPath": "/rest"}),
+    (["-r", "500"], {"requestTimeout": 500}),
+    (["--reqtimeout", "5"], {"requestTimeout": 5}),
+    (["-u", "auth.user.login"], {"headerAuth": "auth.user.login"}),
+    (["--headauth", ""], {"headerAuth": None}),  # empty unsets
+    (["-t", "auth.user.ws"], {"wsHeaderAuth": "auth.user.ws"}),
+    (["--wsheadauth", ""], {"wsHeaderAuth": None}),
+    (["-m", "9100"], {"metricsPort": 9100}),
+    (["--metricsport", "0"], {}),
+    (["--apiencoding", "jsonflat"], {"apiEncoding": "jsonflat"}),
+    (["--putmethod", "set"], {"putMethod": "set"}),
+    (["--putmethod", ""], {"putMethod": None}),
+    (["--deletemethod", "delete"], {"deleteMethod": "delete"}),
+    (["--patchmethod", "patch"], {"patchMethod": "patch"}),
+    (["--wscompression"], {"wsCompression": True}),
+    (["--resetthrottle", "4"], {"resetThrottle": 4}),
+    (["--referencethrottle", "2"], {"referenceThrottle": 2}),
+    (["--tls", "--tlscert", "c.pem", "--tlskey", "k.pem"],
+     {"tls": True, "certFile": "c.pem", "keyFile": "k.pem"}),
+    (["--creds", "u.creds"], {"natsCreds": "u.creds"}),
+    (["--natscert", "c.pem", "--natskey", "k.pem"], {"natsCert": "c.pem", "natsKey": "k.pem"}),
+    (["--natsrootca", "a.pem", "--natsrootca", "b.pem"], {"natsRootCAs": ["a.pem", "b.pem"]}),
+    (["--alloworigin", "http://a.io", "--alloworigin", "https://b.io"], {"allowOrigin": "http://a.io;https://b.io"}),
+    (["-D"], {"debug": True}),
+    (["--trace"], {"trace": True}),
+    (["-DV"], {"debug": True, "trace": True}),
+    (["--server", "daphne"], {"server": "daphne"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "expected"), FLAGS)
+def test_flags_set_resgate_keys(args: list[str], expected: dict[str, Any]) -> None:
+    assert parse_flags(*args) == expected
+
+
+def test_log_levels() -> None:
+    gateway, trace = logging.getLogger("res_gateway"), logging.getLogger("res_gateway.trace")
+    set_log_levels(debug=False, trace=True)
+    assert (gateway.isEnabledFor(logging.DEBUG), trace.isEnabledFor(logging.DEBUG)) == (False, True)
+    set_log_levels(debug=True, trace=False)
+    assert (gateway.isEnabledFor(logging.DEBUG), trace.isEnabledFor(logging.DEBUG)) == (True, False)
+    set_log_levels(debug=False, trace=False)
+    assert not gateway.isEnabledFor(logging.DEBUG) and gateway.isEnabledFor(logging.INFO)
+
+
+def run_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command to completion (for arguments that stop it before it serves)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "rungateway", *args],
+        cwd=ROOT,
+        env={**os.environ, "RES_GATEWAY": "{}", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# (arguments, text the error line must hold)
+BAD_FLAGS = [
+    (["--port", "70000"], "70000"),
+    (["-p", "x"], "'x'"),
+    (["-p", "-1"], "-1"),
+    (["--metricsport", "8080"], "8080"),  # same as the default API port
+    (["-p", "9000", "-m", "9000"], "9000"),
+    (["-i", "127.0.0"], "127.0.0"),
+    (["--addr", "localhost"], "localhost"),
+    (["-r", "-5"], "-5"),
+    (["--reqtimeout", "3s"], "3s"),
+    (["-u", "auth"], "'auth'"),
+    (["--wsheadauth", "auth.x?y=1.login"], "auth.x?y=1.login"),
+    (["--apiencoding", "xml"], "xml"),
+    (["--putmethod", "a.b"], "a.b"),
+    (["--deletemethod", "a b"], "a b"),
+    (["--patchmethod", "x.y"], "x.y"),
+    (["--resetthrottle", "-1"], "-1"),
+    (["--referencethrottle", "many"], "many"),
+    (["--alloworigin", "http://a.io/path"], "http://a.io/path"),
+    (["--alloworigin", "*", "--alloworigin", "http://a.io"], "*;http://a.io"),
+    (["--alloworigin", ""], "''"),
+    (["--server", "gunicorn"], "gunicorn"),
+    (["--tls"], "--tls"),
+]
+
+
+@pytest.mark.parametrize(("args", "text"), BAD_FLAGS)
+def test_bad_flag_is_refused_in_one_line(args: list[str], text: str) -> None:
+    with pytest.raises(CommandError) as raised:
+        call_command("rungateway", *args)
+    assert text in str(raised.value) and "\n" not in str(raised.value)
+
+
+# (config file text, text the error line must hold)
+BAD_FILES = [
+    ('{"port": "x"}', "'x'"),
+    ('{"allowOrigin": "http://a.io;"}', "http://a.io;"),
+    ('{"natsUrl": "nats://x", }', "Error parsing config file"),
+    ("[]", "expected a JSON object"),
+    ('{"tlsCert": "c.pem"}', "tlsCert"),  # resgate's README spells it so; the key is certFile
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_FILES)
+def test_bad_config_file_is_refused_in_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "resgate.json"
+    path.write_text(text)
+    with pytest.raises(CommandError) as raised:
+        call_command("rungateway", "--config", str(path))
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("args", "file_text", "text"),
+    [(["--port", "70000"], None, "70000"), ([], '{"allowOrigin": "http://a.io;*"}', "http://a.io;*")],
+)
+def test_command_line_error_exits_non_zero_with_one_line(
+    tmp_path: Path, args: list[str], file_text: str | None, text: str
+) -> None:
+    if file_text is not None:
+        path = tmp_path / "resgate.json"
+        path.write_text(file_text)
+        args = [*args, "--config", str(path)]
+    result = run_command(*args)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("CommandError: "), result.stderr
+    assert text in result.stderr
+    assert result.stdout == ""
+
+
+def test_version() -> None:
+    result = run_command("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "resgate v1.8.0, protocol v1.2.3"
+
+
+# --- running gateways ---------------------------------------------------------------------------------
+
+
+def test_missing_config_file_is_written_with_the_config_in_use(
+    rungateway: StartGateway, tmp_path: Path, nats_url: str
+) -> None:
+    path = tmp_path / "sub" / "resgate.json"
+    path.parent.mkdir()
+    gateway = rungateway("-c", str(path), "--wscompression")
+    gateway.process.stop()
+    written = json.loads(path.read_text())
+    expected = {**RESGATE_DEFAULTS, "natsUrl": nats_url, "addr": "127.0.0.1", "port": gateway.port}
+    assert written == {**expected, "wsCompression": True}
+    assert list(written) == list(RESGATE_DEFAULTS)  # resgate's key order
+    assert path.read_text().startswith('{\n\t"natsUrl"')
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.parametrize("where", ["settings", "file", "flag"])
+def test_flags_override_file_overrides_settings(rungateway: StartGateway, tmp_path: Path, where: str) -> None:
+    settings_port, file_port, flag_port = free_port(), free_port(), free_port()
+    env = {"RES_GATEWAY": json.dumps({"addr": "127.0.0.1", "port": settings_port})}
+    flags: list[str] = []
+    path = tmp_path / "resgate.json"
+    if where in ("file", "flag"):
+        path.write_text(json.dumps({"addr": "127.0.0.1", "port": file_port}))
+        flags += ["--config", str(path)]
+    if where == "flag":
+        flags += ["--port", str(flag_port)]
+    expected = {"settings": settings_port, "file": file_port, "flag": flag_port}[where]
+    rungateway(*flags, env=env, port=expected)
+    assert [port_open(p) for p in (settings_port, file_port, flag_port) if p != expected] == [False, False]
+    if where != "settings":
+        assert json.loads(path.read_text()) == {"addr": "127.0.0.1", "port": file_port}  # read, not rewritten
+
+
+@pytest.mark.parametrize(("server", "sig"), [("uvicorn", signal.SIGTERM), ("daphne", signal.SIGINT)])
+async def test_serves_http_and_websocket_and_stops_on_signal(
+    rungateway: StartGateway, server: str, sig: signal.Signals
+) -> None:
+    gateway = rungateway("--server", server, "-DV")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{gateway.url}/api/test/model")).status_code in (404, 408, 500, 503, 504)
+    client = await Client.connect(gateway.ws_url)
+    response = await client.request("version", {"protocol": "1.2.3"})
+    assert response == {"id": 1, "result": {"protocol": "1.2.3"}}
+    gateway.process.proc.send_signal(sig)
+    await client.wait_closed(10)  # the gateway closes the WebSocket on its way down
+    assert await asyncio.to_thread(gateway.process.proc.wait, 15) == 0
+    output = gateway.output()
+    assert f"with {server} on http://127.0.0.1:{gateway.port}" in output
+    assert "DEBUG res_gateway: Config: " in output  # -DV turned debug on
+    assert "Gateway stopped" in output
+    assert not port_open(gateway.port)
