@@ -300,6 +300,11 @@ class Connection:
         return _NO_RESULT
 
     async def _call(self, rid: str, method: str, params: Any) -> Any:
+        await self._check_call(rid, method)
+        return await self._resource_result(await self.call(rid, method, params), "call")
+
+    async def _check_call(self, rid: str, method: str) -> None:
+        """Call access: the subscription's cached access, or a one-off access request."""
         sub = self.subs.get(rid)
         if sub is not None and sub.is_loaded:
             access = await sub.get_access()
@@ -307,9 +312,9 @@ class Connection:
             access = await self.request_access(expand_cid(rid, self.cid))
         if not access.can_call(method):
             raise errors.ACCESS_DENIED
-        return await self._resource_result(await self.call(rid, method, params), "call")
 
     async def _new(self, rid: str, params: Any) -> dict[str, Any]:
+        await self._check_call(rid, "new")
         reply = await self.call(rid, "new", params)
         if reply.error is None and reply.resource is None:
             result = reply.result
@@ -354,7 +359,7 @@ class Connection:
         if sub.direct >= gateway_settings.subscription_limit:
             raise errors.SUBSCRIPTION_LIMIT_EXCEEDED
         sub.direct += 1
-        sub.load()
+        sub.load(retry=True)
 
     def _drop_direct(self, sub: Subscription) -> None:
         sub.direct -= 1

@@ -59,10 +59,11 @@ class Subscription:
 
     # --- loading ------------------------------------------------------------------------------------
 
-    def load(self) -> asyncio.Task[None]:
-        """Start loading (again, after an error) and return the loading task."""
-        if self.loading is None or (self.error is not None and self.loading.done()):
+    def load(self, retry: bool = False) -> asyncio.Task[None]:
+        """Start loading once (again after an error when ``retry``); the loading task."""
+        if self.loading is None or (retry and self.error is not None and self.loading.done()):
             self.error = None
+            self.sent = False
             self.loading = asyncio.ensure_future(self._load())
         return self.loading
 

@@ -79,8 +79,19 @@ async def subscribe(client: Client, service: Service, rid: str, *refs: str) -> d
     return await pending.result()
 
 
-async def set_version(client: Client, protocol: str = "1.2.3") -> None:
-    assert await client.request("version", {"protocol": protocol}) == {
-        "result": {"protocol": "1.2.3"},
-        "id": client._next_id - 1,
-    }
+async def respond(req: Request, response: Any) -> None:
+    """Answer with a table entry: ``None`` lets it time out, bytes go raw, a dict is the full response."""
+    if response is None:
+        return
+    if isinstance(response, bytes):
+        await req.respond_raw(response)
+    else:
+        await req.respond(response)
+
+
+def result(value: Any) -> dict[str, Any]:
+    return {"result": value}
+
+
+def error(err: dict[str, Any]) -> dict[str, Any]:
+    return {"error": err}

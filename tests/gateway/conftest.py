@@ -1,3 +1,43 @@
-"""Gateway tests share the harness fixtures."""
+"""Gateway tests share the harness fixtures; their clients speak the latest protocol unless legacy."""
 
-from tests.harness import client, connect, gateway, service, start_gateway  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from tests.harness import Client, GatewayProcess, gateway, service, start_gateway  # noqa: F401
+
+
+async def open_client(url: str, version: str | None = "1.2.3", **kwargs: Any) -> Client:
+    c = await Client.connect(url, **kwargs)
+    if version is not None:
+        assert (await c.request("version", {"protocol": version}))["result"] == {"protocol": "1.2.3"}
+    return c
+
+
+@pytest.fixture
+async def connect(gateway: GatewayProcess) -> AsyncIterator[Callable[..., Any]]:  # noqa: F811
+    """``await connect(url=None, version="1.2.3")``: a client that sent its version (None: legacy)."""
+    clients: list[Client] = []
+
+    async def connect_client(url: str | None = None, version: str | None = "1.2.3", **kwargs: Any) -> Client:
+        c = await open_client(url or gateway.ws_url, version, **kwargs)
+        clients.append(c)
+        return c
+
+    yield connect_client
+    for c in clients:
+        await c.close()
+
+
+@pytest.fixture
+async def client(connect: Callable[..., Any]) -> Client:
+    return await connect()
+
+
+@pytest.fixture
+async def legacy_client(connect: Callable[..., Any]) -> Client:
+    """A client that never sent a version request (protocol 1.1.1)."""
+    return await connect(version=None)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.gateway.common import ACCESS_DENIED, NOT_FOUND, respond_get, serve, set_version, subscribe, value
+from tests.gateway.common import ACCESS_DENIED, NOT_FOUND, respond_get, serve, subscribe, value
 
 
 def models(*rids: str) -> dict:
@@ -73,7 +73,6 @@ ALL = [
 @pytest.mark.parametrize(("rid", "expected"), RESOURCE_SETS)
 async def test_subscribe_returns_resource_set(client, service, rid, expected):
     serve(service, *ALL)
-    await set_version(client)
     assert await client.send(f"subscribe.{rid}").result() == expected
 
 
@@ -89,9 +88,9 @@ async def test_subscribe_returns_resource_set(client, service, rid, expected):
         ("test.collection.data", {"collections": {"test.collection.data": ["data", 12, "[Data]"]}}),
     ],
 )
-async def test_subscribe_legacy_client_gets_legacy_values(client, service, rid, expected):
+async def test_subscribe_legacy_client_gets_legacy_values(legacy_client, service, rid, expected):
     serve(service, *ALL)
-    assert await client.send(f"subscribe.{rid}").result() == expected
+    assert await legacy_client.send(f"subscribe.{rid}").result() == expected
 
 
 async def test_subscribe_sends_access_and_get_in_parallel(client, service):
@@ -216,7 +215,6 @@ async def test_subscribe_reference_error_does_not_fail_request(client, service):
 
 
 async def test_subscribe_shared_reference_is_sent_once(client, service):
-    await set_version(client)
     serve(service, "test.model.parent", "test.model.secondparent", "test.model")
     await client.send("subscribe.test.model.parent").result()
     assert await client.send("subscribe.test.model.secondparent").result() == {
