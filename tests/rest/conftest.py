@@ -1,4 +1,4 @@
-"""REST tests: real gateway processes (one per config, per module), the recording service, httpx."""
+"""REST tests: real gateway processes (one per config), the recording service, httpx."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from .resources import COLLECTIONS, ERRORS, MODELS, get_response
 Gateways = Callable[..., GatewayProcess]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gateways(nats_url: str) -> Iterator[Gateways]:
-    """``gateways(**config)``: a gateway with that config, started once per module and config."""
+    """``gateways(**config)``: a gateway with that config, started once per test session and config."""
     started: dict[str, GatewayProcess] = {}
 
     def get(**config: Any) -> GatewayProcess:
