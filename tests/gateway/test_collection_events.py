@@ -1,0 +1,108 @@
+"""Add and remove events on collections."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gateway.common import respond_get, subscribe, value
+
+COLLECTION = value("test.collection")
+DATA = ["data", 12, {"data": {"foo": ["bar"]}}]
+
+EVENTS = [
+    # (rid, event, payload, collection afterwards, event the client gets (None: same as sent, False: none))
+    ("test.collection", "add", {"idx": 0, "value": "bar"}, ["bar", *COLLECTION], None),
+    ("test.collection", "add", {"idx": 1, "value": "bar"}, ["foo", "bar", 42, True, None], None),
+    ("test.collection", "add", {"idx": 4, "value": "bar"}, [*COLLECTION, "bar"], None),
+    ("test.collection", "add", {"idx": 0, "value": {"rid": "test.x", "soft": True}},
+     [{"rid": "test.x", "soft": True}, *COLLECTION], None),
+    ("test.collection", "add", {"idx": 0, "value": {"data": {"foo": ["bar"]}}},
+     [{"data": {"foo": ["bar"]}}, *COLLECTION], None),
+    ("test.collection", "add", {"idx": 0, "value": {"data": 12}}, [12, *COLLECTION], {"idx": 0, "value": 12}),
+    ("test.collection", "remove", {"idx": 0}, [42, True, None], None),
+    ("test.collection", "remove", {"idx": 1}, ["foo", True, None], None),
+    ("test.collection", "remove", {"idx": 3}, ["foo", 42, True], None),
+    ("test.collection.soft", "remove", {"idx": 1}, ["soft"], None),
+    ("test.collection.data", "remove", {"idx": 2}, ["data", 12], None),
+    # Invalid events are dropped
+    ("test.collection", "add", {"idx": 5, "value": "bar"}, COLLECTION, False),
+    ("test.collection", "add", {"idx": -1, "value": "bar"}, COLLECTION, False),
+    ("test.collection", "add", {"idx": "0", "value": "bar"}, COLLECTION, False),
+    ("test.collection", "add", {"idx": 0}, COLLECTION, False),
+    ("test.collection", "add", {"idx": 0, "value": [1]}, COLLECTION, False),
+    ("test.collection", "add", {"idx": 0, "value": {"action": "delete"}}, COLLECTION, False),
+    ("test.collection", "remove", {"idx": 4}, COLLECTION, False),
+    ("test.collection", "remove", {"idx": -1}, COLLECTION, False),
+    ("test.collection", "remove", {}, COLLECTION, False),
+    ("test.collection", "change", {"values": {"foo": 1}}, COLLECTION, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rid", "event", "payload", "collection", "expected"), EVENTS)
+async def test_collection_event(client, connect, service, rid, event, payload, collection, expected):
+    await subscribe(client, service, rid)
+    await service.publish_event(rid, event, payload)
+    if expected is False:
+        await client.assert_no_message()
+    else:
+        assert await client.get_event() == {"event": f"{rid}.{event}", "data": expected or payload}
+    other = await connect()
+    pending = other.send(f"subscribe.{rid}")
+    await (await service.get_request(f"access.{rid}")).respond_access(get=True)
+    assert await pending.result() == {"collections": {rid: collection}}
+
+
+async def test_add_on_model_is_dropped(client, service):
+    await subscribe(client, service, "test.model")
+    await service.publish_add("test.model", "foo", 0)
+    await service.publish_remove("test.model", 0)
+    await client.assert_no_message()
+
+
+async def test_add_event_with_reference_includes_resource(client, service):
+    await subscribe(client, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.model"}, 1)
+    await respond_get(await service.get_request("get.test.model"))
+    assert await client.get_event() == {
+        "event": "test.collection.add",
+        "data": {"idx": 1, "value": {"rid": "test.model"}, "models": {"test.model": value("test.model")}},
+    }
+
+
+async def test_add_then_remove_of_reference(client, service):
+    await subscribe(client, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.model"}, 0)
+    await respond_get(await service.get_request("get.test.model"))
+    await client.get_event("test.collection.add")
+    await service.publish_remove("test.collection", 0)
+    assert await client.get_event() == {"event": "test.collection.remove", "data": {"idx": 0}}
+    await service.publish_change("test.model", {"string": "bar"})
+    await client.assert_no_message()
+    # Added again: the client has forgotten it, so it is sent again
+    await service.publish_add("test.collection", {"rid": "test.model"}, 0)
+    await respond_get(await service.get_request("get.test.model"))
+    event = await client.get_event("test.collection.add")
+    assert event["data"]["models"] == {"test.model": value("test.model")}
+
+
+async def test_events_wait_for_reference_to_load(client, service):
+    await subscribe(client, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.model"}, 0)
+    get = await service.get_request("get.test.model")
+    await service.publish_add("test.collection", "after", 1)
+    await client.assert_no_message()
+    await respond_get(get)
+    assert (await client.get_event("test.collection.add"))["data"]["idx"] == 0
+    assert (await client.get_event("test.collection.add"))["data"] == {"idx": 1, "value": "after"}
+
+
+async def test_held_event_does_not_block_other_resources(client, service):
+    await subscribe(client, service, "test.collection")
+    await subscribe(client, service, "test.model")
+    await service.publish_add("test.collection", {"rid": "test.model.parent"}, 0)
+    get = await service.get_request("get.test.model.parent")
+    await service.publish_change("test.model", {"string": "bar"})
+    assert (await client.get_event())["event"] == "test.model.change"
+    await respond_get(get)
+    event = await client.get_event("test.collection.add")
+    assert event["data"]["models"] == {"test.model.parent": value("test.model.parent")}
