@@ -46,6 +46,7 @@ class EventSubscription:
         self.queries: dict[str, ResourceSubscription] = {}  # by normalized query
         self.links: dict[str, ResourceSubscription] = {}  # requested query ("" for none) -> resource
         self.count = 0
+        self.reaccesses = 0  # reaccess events seen, so loading subscribers can tell they missed one
         self.nats_sub: Subscription | None = None
         self.ready: asyncio.Future[None] | None = None
         self._queue: deque[Work] = deque()
@@ -130,6 +131,8 @@ class EventSubscription:
     def _handle_event(self, event: str, payload: bytes) -> Awaitable[None] | None:
         if event == "query":
             return self._handle_query_event(payload)
+        if event == "reaccess":
+            self.reaccesses += 1
         if self.base is not None and self.base.is_loaded:
             self.base.handle_event(event, payload)
         return None
@@ -333,14 +336,20 @@ class Cache:
         es.nats_sub = await self.mq.subscribe(f"event.{es.name}.*", es.on_message)
 
     async def subscribe(self, rid: str, subscriber: Subscriber) -> ResourceSubscription:
-        """Load ``rid`` (a cache rid: name and query) and add ``subscriber``; raises the get error."""
+        """Load ``rid`` (a cache rid: name and query) and add ``subscriber``; raises the get error.
+
+        A reaccess event arriving while it loads is passed on to the subscriber once it is added.
+        """
         name, query = split_rid(rid)
         es = await self.event_subscription(name)
+        reaccesses = es.reaccesses
         outcome = await asyncio.shield(es.load(query).loaded)
         if isinstance(outcome, ResError):
             es.release()
             raise outcome
         outcome.subscribers.add(subscriber)
+        if es.reaccesses != reaccesses and outcome is es.base:
+            asyncio.get_running_loop().call_soon(subscriber.on_reaccess)
         return outcome
 
     def unsubscribe(self, rs: ResourceSubscription, subscriber: Subscriber) -> None:

@@ -95,3 +95,12 @@ def result(value: Any) -> dict[str, Any]:
 
 def error(err: dict[str, Any]) -> dict[str, Any]:
     return {"error": err}
+
+
+async def get_cid(client: Client, service: Service) -> str:
+    """The connection id, learnt from an auth request."""
+    pending = client.send("auth.test.cid.get")
+    req = await service.get_request("auth.test.cid.get")
+    await req.respond_result(None)
+    await pending
+    return req.data["cid"]

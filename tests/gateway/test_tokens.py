@@ -1,0 +1,176 @@
+"""Connection tokens, reaccess events and system.tokenReset."""
+
+from __future__ import annotations
+
+from tests.gateway.common import ACCESS_DENIED, get_cid, respond_get, subscribe
+
+EVENT = {"foo": "bar"}
+UNSUBSCRIBE_DENIED = {"reason": ACCESS_DENIED}
+
+
+async def test_token_is_sent_in_access_and_call_requests(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, {"user": "foo"})
+    pending = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    assert reqs.get("access.test.model").data == {"cid": cid, "token": {"user": "foo"}}
+    await reqs.get("access.test.model").respond_access(get=True, call="*")
+    await respond_get(reqs.get("get.test.model"))
+    await pending.result()
+    pending = client.send("call.test.model.method", None)
+    req = await service.get_request("call.test.model.method")
+    assert req.data == {"cid": cid, "token": {"user": "foo"}, "params": None}
+    await req.respond_result(None)
+    await pending
+
+
+async def test_last_token_is_used(client, service):
+    cid = await get_cid(client, service)
+    for n, token in enumerate([{"user": "foo", "token": 1}, {"user": "bar", "token": 2}, None]):
+        await service.publish_token(cid, token)
+        pending = client.send(f"call.test.model{n}.method", None)
+        req = await service.get_request(f"access.test.model{n}")
+        assert req.data["token"] == token
+        await req.respond_access(get=False)
+        await pending.error("system.accessDenied")
+
+
+async def test_token_event_rechecks_access_of_direct_subscriptions(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, {"user": "foo"})
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await subscribe(client, service, "test.collection")
+    await service.publish_token(cid, {"user": "foo"})
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model.parent").respond_access(get=True)
+    await reqs.get("access.test.collection").respond_access(get=True)
+    await service.assert_no_request()
+    for rid in ("test.model", "test.model.parent", "test.collection"):
+        await service.publish_event(rid, "custom", EVENT)
+        assert await client.get_event() == {"event": f"{rid}.custom", "data": EVENT}
+
+
+async def test_token_event_denying_access_unsubscribes(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, {"user": "foo"})
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await subscribe(client, service, "test.collection")
+    await service.publish_token(cid, {"user": "bar"})
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model.parent").respond_access(get=False)
+    await reqs.get("access.test.collection").respond_error("system.accessDenied", "Access denied")
+    events = {(await client.get_event())["event"]: None for _ in range(2)}
+    assert set(events) == {"test.model.parent.unsubscribe", "test.collection.unsubscribe"}
+    for rid in ("test.model", "test.model.parent", "test.collection"):
+        await service.publish_event(rid, "custom", EVENT)
+    await client.assert_no_message()
+
+
+async def test_unsubscribe_event_carries_reason(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, "a")
+    await subscribe(client, service, "test.model")
+    await service.publish_token(cid, "b")
+    await (await service.get_request("access.test.model")).respond_access(get=False)
+    assert await client.get_event() == {"event": "test.model.unsubscribe", "data": UNSUBSCRIBE_DENIED}
+    await client.send("unsubscribe.test.model").error("system.noSubscription")
+
+
+async def test_first_token_keeps_cached_access(client, service):
+    cid = await get_cid(client, service)
+    await subscribe(client, service, "test.model")
+    await service.publish_token(cid, {"user": "foo"})
+    await service.assert_no_request()
+
+
+async def test_reaccess_event_rechecks_access(client, service):
+    await subscribe(client, service, "test.model")
+    await service.publish_event("test.model", "reaccess")
+    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await service.publish_event("test.model", "custom", EVENT)
+    assert await client.get_event() == {"event": "test.model.custom", "data": EVENT}
+
+
+async def test_reaccess_event_denying_access_unsubscribes(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await service.publish_event("test.model.parent", "reaccess")
+    await (await service.get_request("access.test.model.parent")).respond_access(get=False)
+    assert await client.get_event() == {"event": "test.model.parent.unsubscribe", "data": UNSUBSCRIBE_DENIED}
+    await service.publish_event("test.model", "custom", EVENT)
+    await client.assert_no_message()
+
+
+async def test_reaccess_event_queues_events_until_access(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await service.publish_event("test.model.parent", "reaccess")
+    req = await service.get_request("access.test.model.parent")
+    await service.publish_event("test.model.parent", "custom", EVENT)
+    await service.publish_event("test.model", "custom", EVENT)
+    assert await client.get_event() == {"event": "test.model.custom", "data": EVENT}
+    await client.assert_no_message()
+    await req.respond_access(get=True)
+    assert await client.get_event() == {"event": "test.model.parent.custom", "data": EVENT}
+
+
+async def test_reaccess_before_get_response_is_not_discarded(client, service):
+    pending = client.send("subscribe.test.model")
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model").respond_access(get=True)
+    await service.publish_event("test.model", "reaccess")
+    await service.publish_event("test.model", "reaccess")
+    await respond_get(reqs.get("get.test.model"))
+    await pending.result()
+    await (await service.get_request("access.test.model")).respond_access(get=False)
+    assert await client.get_event() == {"event": "test.model.unsubscribe", "data": UNSUBSCRIBE_DENIED}
+    await service.assert_no_request()
+
+
+async def test_reaccess_on_cyclic_reference(client, service):
+    await subscribe(client, service, "test.m.a")
+    await service.publish_event("test.m.a", "reaccess")
+    await (await service.get_request("access.test.m.a")).respond_access(get=True)
+    await service.assert_no_request()
+
+
+async def test_reaccess_on_indirect_subscription_sends_no_request(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await service.publish_event("test.model", "reaccess")
+    await service.publish_event("test.model", "custom", EVENT)
+    assert await client.get_event() == {"event": "test.model.custom", "data": EVENT}
+    await service.assert_no_request()
+
+
+async def test_reaccess_makes_call_ask_access_again(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    pending = client.send("call.test.model.method", None)
+    await (await service.get_request("access.test.model")).respond_access(call="*")
+    await (await service.get_request("call.test.model.method")).respond_result(1)
+    await pending
+    await service.publish_event("test.model", "reaccess")
+    pending = client.send("call.test.model.method", None)
+    await (await service.get_request("access.test.model")).respond_access(call="")
+    await pending.error("system.accessDenied")
+
+
+async def test_token_reset_sends_auth_request_for_matching_tid(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, {"user": "foo"}, tid="t1")
+    await service.publish("system.tokenReset", {"tids": ["t0", "t1"], "subject": "auth.test.refresh"})
+    req = await service.get_request("auth.test.refresh")
+    assert req.data["cid"] == cid and req.data["token"] == {"user": "foo"}
+    assert "params" not in req.data and "isHttp" not in req.data
+    assert req.data["header"]["Upgrade"] == ["websocket"]
+    await req.respond_result(None)
+
+
+async def test_token_reset_without_matching_tid_sends_nothing(client, service):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, {"user": "foo"}, tid="t1")
+    for payload in (
+        {"tids": ["t2"], "subject": "auth.test.refresh"},
+        {"tids": [], "subject": "auth.test.refresh"},
+        {"tids": ["t1"]},
+        b"{broken",
+    ):
+        await service.publish("system.tokenReset", payload)
+    await service.assert_no_request()
