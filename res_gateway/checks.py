@@ -10,23 +10,18 @@ from django.core.checks import CheckMessage, Error, Warning
 from .conf import ConfigError, GatewaySettings
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+SETTINGS_HINT = "Keys and values are resgate's; see docs/gateway-config.md."
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E001: ``RES_GATEWAY`` holds a value the gateway cannot start with."""
     config = getattr(settings, "RES_GATEWAY", {})
-    if not isinstance(config, dict):
-        return [Error("RES_GATEWAY must be a dict of resgate's config keys.", id="res_gateway.E001")]
     try:
+        if not isinstance(config, dict):
+            raise ConfigError("must be a dict of resgate's config keys")
         GatewaySettings.from_config(config)
     except ConfigError as e:
-        return [
-            Error(
-                f"RES_GATEWAY: {e}.",
-                hint="Keys and values are resgate's (see docs/gateway-config.md).",
-                id="res_gateway.E001",
-            )
-        ]
+        return [Error(f"RES_GATEWAY: {e}.", hint=SETTINGS_HINT, id="res_gateway.E001")]
     return []
 
 
