@@ -8,28 +8,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
-from tests.harness import GatewayProcess
 from tests.interop.client import HERE, NODE, NodeResClient, install_node_modules
-from tests.interop.service import BookService
-from tests.support import free_port, manage, require, wait_for_port
-
-BOOKS = [
-    {"id": 1, "title": "Animal Farm", "author": "George Orwell"},
-    {"id": 2, "title": "Brave New World", "author": "Aldous Huxley"},
-]
+from tests.interop.service import BOOKS, BookService
+from tests.support import Process, free_port, manage, require, wait_for_port
 
 
-def run_gateway(nats_url: str, port: int, *flags: str) -> GatewayProcess:
+def run_gateway(nats_url: str, port: int) -> Process:
     """``manage.py rungateway`` on ``port``, waited for until it listens; the caller stops it."""
     env = {"RES_GATEWAY": json.dumps({"unsubscribeDelay": 0}), "PYTHONUNBUFFERED": "1"}
-    args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), *flags]
+    args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
     process = manage("rungateway", *args, env=env, name="interop-gateway")
     try:
-        wait_for_port(port, proc=process.proc)
+        wait_for_port(port, timeout=30, proc=process.proc)
     except Exception:
         process.stop()
         raise RuntimeError(f"gateway did not start:\n{process.output()}")
-    return GatewayProcess(port, {}, process)
+    return process
 
 
 class Gateway:
@@ -38,7 +32,7 @@ class Gateway:
     def __init__(self, nats_url: str) -> None:
         self.nats_url = nats_url
         self.port = free_port()
-        self.current: GatewayProcess | None = run_gateway(nats_url, self.port)
+        self.current: Process | None = run_gateway(nats_url, self.port)
 
     @property
     def ws_url(self) -> str:

@@ -26,6 +26,10 @@ from res_protocol import (
     result_payload,
 )
 
+BOOKS = [
+    {"id": 1, "title": "Animal Farm", "author": "George Orwell"},
+    {"id": 2, "title": "Brave New World", "author": "Aldous Huxley"},
+]
 PASSWORDS = {"alice": "wonderland"}
 CUSTOM_ERROR = ResError("interop.bookFailed", "The book refused", {"reason": "test"})
 

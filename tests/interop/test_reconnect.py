@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.interop.conftest import BOOKS
+from tests.interop.service import BOOKS
 
 
 async def test_resync_after_gateway_restart(gateway, books, resclient):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.interop.conftest import BOOKS
+from tests.interop.service import BOOKS
 
 
 def book(book_id: int, **values: str) -> dict:
