@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +230,61 @@ async def test_serves_http_and_websocket_and_stops_on_signal(
     assert "DEBUG res_gateway: Config: " in output  # -DV turned debug on
     assert "Gateway stopped" in output
     assert not port_open(gateway.port)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key: (cert file, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+async def test_tls_serves_https_wss_and_metrics(
+    rungateway: StartGateway, certificate: tuple[Path, Path], server: str
+) -> None:
+    cert_file, key_file = certificate
+    metrics_port = free_port()
+    flags = ["--server", server, "--tls", "--tlscert", str(cert_file), "--tlskey", str(key_file)]
+    gateway = rungateway(*flags, "-m", str(metrics_port))
+    trust = ssl.create_default_context(cafile=str(cert_file))
+    async with httpx.AsyncClient(verify=trust) as https:
+        metrics = await https.get(f"https://127.0.0.1:{metrics_port}/metrics")
+        assert metrics.status_code == 200 and metrics.text.endswith("# EOF\n")
+        assert (await https.get(f"https://127.0.0.1:{gateway.port}/api/")).status_code < 500
+    client = await Client.connect(f"wss://127.0.0.1:{gateway.port}/", ssl=trust)
+    try:
+        response = await client.request("version", {"protocol": "1.2.3"})
+        assert response["result"] == {"protocol": "1.2.3"}
+    finally:
+        await client.close()
+    assert f"with {server} on https://127.0.0.1:{gateway.port}" in gateway.output()
