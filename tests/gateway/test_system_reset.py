@@ -1,0 +1,164 @@
+"""system.reset: cached resources fetched again and diffed into events; access checked again."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gateway.common import ACCESS_DENIED, respond_get, subscribe, value
+from tests.harness import run_gateway
+
+RESETS = [
+    ("test.model", {"model": value("test.model")}, []),
+    ("test.model", {"model": {"string": "bar", "int": 42, "bool": True}},
+     [("change", {"values": {"string": "bar", "null": {"action": "delete"}}})]),
+    ("test.model", {"model": {**value("test.model"), "child": {"rid": "test.model", "soft": True}}},
+     [("change", {"values": {"child": {"rid": "test.model", "soft": True}}})]),
+    ("test.model.soft", {"model": {"name": "soft", "child": None}},
+     [("change", {"values": {"child": None}})]),
+    ("test.collection", {"collection": ["foo", 42, True, None]}, []),
+    ("test.collection", {"collection": [42, "new", True, None]},
+     [("remove", {"idx": 0}), ("add", {"idx": 1, "value": "new"})]),
+    ("test.collection", {"collection": ["foo", 42, True, None, {"rid": "test.model", "soft": True}]},
+     [("add", {"idx": 4, "value": {"rid": "test.model", "soft": True}})]),
+    ("test.collection", {"collection": ["a", "b"]},
+     [("remove", {"idx": 3}), ("remove", {"idx": 2}), ("remove", {"idx": 1}), ("remove", {"idx": 0}),
+      ("add", {"idx": 0, "value": "a"}), ("add", {"idx": 1, "value": "b"})]),
+    ("test.collection", {"collection": [True, "foo", None]},
+     [("remove", {"idx": 1}), ("remove", {"idx": 0}), ("add", {"idx": 1, "value": "foo"})]),
+    ("test.collection.soft", {"collection": ["soft"]}, [("remove", {"idx": 1})]),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gateway(nats_url):
+    gw = run_gateway(nats_url, requestTimeout=1000)
+    yield gw
+    gw.stop()
+
+
+@pytest.mark.parametrize(("rid", "response", "events"), RESETS)
+async def test_reset_turns_differences_into_events(client, service, rid, response, events):
+    await subscribe(client, service, rid)
+    await service.publish_reset(resources=["test.>"])
+    await (await service.get_request(f"get.{rid}")).respond_result(response)
+    for name, data in events:
+        assert await client.get_event() == {"event": f"{rid}.{name}", "data": data}
+    await client.assert_no_message()
+
+
+@pytest.mark.parametrize("patterns", [["test.model"], ["test.*"], ["test.>"], [">"], ["x.y", "test.model"]])
+async def test_reset_patterns_matching(client, service, patterns):
+    await subscribe(client, service, "test.model")
+    await service.publish_reset(resources=patterns)
+    await respond_get(await service.get_request("get.test.model"))
+
+
+@pytest.mark.parametrize(
+    "patterns", [["test"], ["test.model.>"], ["test.*.x"], ["other.>"], ["test.>.x"], []]
+)
+async def test_reset_patterns_not_matching(client, service, patterns):
+    await subscribe(client, service, "test.model")
+    await service.publish_reset(resources=patterns)
+    await service.assert_no_request()
+
+
+@pytest.mark.parametrize("rid", ["test.model", "test.collection"])
+async def test_reset_not_found_deletes(client, service, rid):
+    await subscribe(client, service, rid)
+    await service.publish_reset(resources=[rid])
+    await (await service.get_request(f"get.{rid}")).respond_error("system.notFound", "Not found")
+    assert await client.get_event() == {"event": f"{rid}.delete", "data": None}
+    assert await client.get_event() == {
+        "event": f"{rid}.unsubscribe",
+        "data": {"reason": {"code": "system.deleted", "message": "Deleted"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("rid", "response"),
+    [
+        ("test.model", {"error": {"code": "system.internalError", "message": "Internal error"}}),
+        ("test.collection", {"error": {"code": "system.internalError", "message": "Internal error"}}),
+        ("test.model", {"result": {"collection": ["foo"]}}),
+        ("test.collection", {"result": {"model": {"foo": "bar"}}}),
+        ("test.model", None),
+    ],
+)
+async def test_reset_error_keeps_cache(client, connect, service, rid, response):
+    await subscribe(client, service, rid)
+    await service.publish_reset(resources=[rid])
+    req = await service.get_request(f"get.{rid}")
+    if response is not None:
+        await req.respond(response)
+    await client.assert_no_message(1.2 if response is None else 0.15)
+    other = await connect()
+    pending = other.send(f"subscribe.{rid}")
+    await (await service.get_request(f"access.{rid}")).respond_access(get=True)
+    kind = "models" if rid == "test.model" else "collections"
+    assert await pending.result() == {kind: {rid: value(rid)}}
+
+
+async def test_events_during_reset_get_are_dropped(client, service):
+    await subscribe(client, service, "test.model")
+    await service.publish_reset(resources=["test.model"])
+    req = await service.get_request("get.test.model")
+    await service.publish_change("test.model", {"string": "during"})
+    await req.respond_model({**value("test.model"), "string": "after"})
+    assert await client.get_event() == {"event": "test.model.change", "data": {"values": {"string": "after"}}}
+    await client.assert_no_message()
+
+
+async def test_reset_of_uncached_resource_sends_nothing(client, service):
+    await service.publish_reset(resources=["test.>"])
+    await service.assert_no_request()
+
+
+async def test_reset_brings_new_references(client, service):
+    await subscribe(client, service, "test.model")
+    await service.publish_reset(resources=["test.model"])
+    await (await service.get_request("get.test.model")).respond_model(
+        {**value("test.model"), "ref": {"rid": "test.collection"}}
+    )
+    await respond_get(await service.get_request("get.test.collection"))
+    assert await client.get_event() == {
+        "event": "test.model.change",
+        "data": {
+            "values": {"ref": {"rid": "test.collection"}},
+            "collections": {"test.collection": value("test.collection")},
+        },
+    }
+
+
+async def test_access_reset_rechecks_direct_subscriptions(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    await subscribe(client, service, "test.collection")
+    await service.publish_reset(access=["test.>"])
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.model.parent").respond_access(get=True)
+    await reqs.get("access.test.collection").respond_access(get=False)
+    assert await client.get_event() == {
+        "event": "test.collection.unsubscribe",
+        "data": {"reason": ACCESS_DENIED},
+    }
+    await service.assert_no_request()
+    await service.publish_event("test.model.parent", "custom", {"a": 1})
+    assert (await client.get_event())["event"] == "test.model.parent.custom"
+
+
+async def test_reset_throttle_limits_parallel_gets(start_gateway, service, connect):
+    gw = start_gateway(resetThrottle=2)
+    c = await connect(gw.ws_url)
+    rids = ["test.model", "test.collection", "test.model.soft", "test.collection.soft"]
+    for rid in rids:
+        await subscribe(c, service, rid)
+    await service.publish_reset(resources=["test.>"])
+    first = await service.get_requests(2)
+    await service.assert_no_request()
+    await respond_get(first.items[0])
+    third = await service.get_request()
+    await service.assert_no_request()
+    await respond_get(first.items[1])
+    fourth = await service.get_request()
+    for req in (third, fourth):
+        await respond_get(req)
+    assert {r.subject for r in [*first.items, third, fourth]} == {f"get.{rid}" for rid in rids}
