@@ -207,6 +207,17 @@ class Service:
     async def close(self) -> None:
         await self.nc.drain()
 
+    async def listen(self, subject: str) -> None:
+        """Record requests on one more subject too (e.g. the inbox of a query event)."""
+        self._subs.append(await self.nc.subscribe(subject, cb=self._on_request))
+        await self.nc.flush()
+
+    async def publish_query_event(self, name: str, subject: str = "_QUERY_.1") -> str:
+        """Listen on ``subject`` and publish ``event.<name>.query`` naming it; returns the subject."""
+        await self.listen(subject)
+        await self.publish_event(name, "query", {"subject": subject})
+        return subject
+
     async def _on_request(self, msg: Msg) -> None:
         data = json.loads(msg.data) if msg.data else None
         req = Request(msg.subject, data, msg.data, msg.reply, self)
