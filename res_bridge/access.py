@@ -4,8 +4,9 @@ Superusers may do everything. Everybody else gets the union of every matching Ac
 them, plus what their Django model permissions allow on the model behind the resource (view → get,
 change → ``set``, add → ``new``, delete → ``delete``).
 
-Rules are kept in memory per process. A cheap stamp (row count and latest update) is read on every decision,
-so a change saved by any process (the admin in the web process, say) is seen by the next decision here.
+Rules are kept in memory per process. A cheap stamp (row count, latest ``updated_at``, highest id) is read on
+every decision, so a rule saved, added or deleted by any process (the admin in the web process, say) is seen
+by the next decision here. A bulk ``QuerySet.update()`` of rules must set ``updated_at`` too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_permission_codename
-from django.db.models import Count, Max, Model
+from django.db.models import Count, Max
 
 from res_protocol import Access, Pattern, split_rid
 
@@ -24,8 +25,13 @@ from .models import ALL_METHODS, AccessRule
 from .registry import registry
 from .tokens import user_from_token
 
-#: Django permission action → what it grants on a resource of that model (``None``: get access).
-PERMISSION_GRANTS: dict[str, str | None] = {"view": None, "change": "set", "add": "new", "delete": "delete"}
+#: Django permission action → what it grants on a resource of that model: (get, call methods).
+PERMISSION_GRANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "view": (True, ()),
+    "change": (False, ("set",)),
+    "add": (False, ("new",)),
+    "delete": (False, ("delete",)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +107,17 @@ def decide(token: Any, rid: str) -> Access:
         return Access(get=True, call=ALL_METHODS)
     name, _query = split_rid(rid)
     grants = Grants()
-    rules = [rule for rule in rule_cache.rules() if rule.pattern.matches(name)]
-    if rules:
-        group_ids = (
-            _group_ids(user) if any(r.applies_to == AccessRule.AppliesTo.GROUP for r in rules) else None
-        )
-        for rule in rules:
-            if rule.applies(user, group_ids or frozenset()):
-                grants.add(rule.can_get, rule.methods)
-    if user.is_authenticated:
-        model = model_for(name)
-        if model is not None:
-            for action, method in PERMISSION_GRANTS.items():
-                if user.has_perm(f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"):
-                    grants.add(method is None, (method,) if method else ())
+    matching = [rule for rule in rule_cache.rules() if rule.pattern.matches(name)]
+    needs_groups = user.is_authenticated and any(r.applies_to == AccessRule.AppliesTo.GROUP for r in matching)
+    group_ids = frozenset(user.groups.values_list("pk", flat=True)) if needs_groups else frozenset()
+    for rule in matching:
+        if rule.applies(user, group_ids):
+            grants.add(rule.can_get, rule.methods)
+    model = registry.model_for(name) if user.is_authenticated else None
+    if model is not None:
+        for action, (get, methods) in PERMISSION_GRANTS.items():
+            if user.has_perm(f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"):
+                grants.add(get, methods)
     return grants.access()
 
 
@@ -132,14 +135,3 @@ class Grants:
     def access(self) -> Access:
         call = ALL_METHODS if ALL_METHODS in self.methods else ",".join(sorted(self.methods))
         return Access(get=self.get, call=call)
-
-
-def _group_ids(user: Any) -> frozenset[int]:
-    if not user.is_authenticated:
-        return frozenset()
-    return frozenset(user.groups.values_list("pk", flat=True))
-
-
-def model_for(name: str) -> type[Model] | None:
-    """The Django model served under the resource name ``name``, if the registry knows one."""
-    return registry.model_for(name)
