@@ -78,6 +78,17 @@ def test_bob_reads_shelves_but_may_not_edit_them(open_page) -> None:
     expect(bob.locator("#shelves .shelf-name").first).to_have_text(renamed, timeout=TIMEOUT)
 
 
+def test_a_django_session_signs_the_page_in(open_page, stack) -> None:
+    page = open_page()
+    page.goto(stack.url + "/admin/login/?next=/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    page.click("input[type=submit]")
+    page.wait_for_url(stack.url + "/")
+    expect(page.locator("#user-name")).to_have_text("admin", timeout=TIMEOUT)  # the `session` auth method
+    expect(page.locator("#login-form")).to_be_hidden()
+
+
 REVOKE_BOBS_SHELVES = """
 from res_bridge.models import AccessRule
 from res_protocol.rid import Pattern
