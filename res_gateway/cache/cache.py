@@ -192,7 +192,7 @@ class EventSubscription:
 
     def load(self, query: str) -> ResourceSubscription:
         """The resource for a requested query: cached, loading, or requested now."""
-        rs = self.links.get(query)
+        rs = self.links.get(query) or (self.queries.get(query) if query else None)
         if rs is None:
             rs = ResourceSubscription(self, query)
             self.links[query] = rs
