@@ -1,18 +1,21 @@
 """Auth methods on the auth resource (``auth.<AUTH_RID>.<method>``): log in through Django.
 
 - ``login`` {username, password}: Django's ``authenticate()``.
-- ``session``: the Django session named by the request's ``Cookie`` header (for header auth).
-- ``token``: a DRF token from the ``Authorization: Token <key>`` header (for header auth).
+- ``session``: the Django session named by the request's ``Cookie`` header (for header auth, or a
+  WebSocket whose upgrade request carried the cookie).
+- ``token``: a DRF token from the ``Authorization: Token <key>`` header.
 - ``logout``: clears the connection's token.
 - ``refresh``: called for each connection named in a ``system.tokenReset``: re-issues the token while its
-  user is active and its session or DRF token still holds, and clears it otherwise.
+  user is active and, for a token from a session or a DRF token, while that credential (still in the
+  connection's headers) is valid; clears it otherwise.
 
-A failed login leaves the token as it was.
+A failed login leaves the token as it was. Tokens never carry a credential, only its fingerprint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
@@ -21,16 +24,13 @@ from django.contrib.auth import authenticate, get_user
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from res_protocol import errors
+from res_protocol import ResError, errors
 
-from .tokens import Token, token_for, user_from_token
-
-INVALID_CREDENTIALS = errors.ACCESS_DENIED.with_message("Invalid username or password")
-NO_SESSION = errors.ACCESS_DENIED.with_message("No valid session")
-NO_API_TOKEN = errors.ACCESS_DENIED.with_message("No valid API token")
+from .tokens import fingerprint, token_for, user_from_token
 
 
 def handle(request: Any) -> Any:
@@ -50,24 +50,16 @@ def login(request: Any) -> dict[str, Any]:
         raise errors.invalid_params("username and password must be non-empty strings")
     user = authenticate(None, username=username, password=password)
     if user is None:
-        raise INVALID_CREDENTIALS
+        raise errors.ACCESS_DENIED.with_message("Invalid username or password")
     return _log_in(request, user, token_for(user))
 
 
 def session(request: Any) -> dict[str, Any]:
-    key = _cookies(request).get(settings.SESSION_COOKIE_NAME)
-    user = _session_user(key) if key else None
-    if user is None:
-        raise NO_SESSION
-    return _log_in(request, user, token_for(user, session=key))
+    return SESSION.log_in(request)
 
 
 def token(request: Any) -> dict[str, Any]:
-    key = _api_token_key(request)
-    user = _api_token_user(key) if key else None
-    if user is None:
-        raise NO_API_TOKEN
-    return _log_in(request, user, token_for(user, drf_token=key))
+    return API_TOKEN.log_in(request)
 
 
 def logout(request: Any) -> None:
@@ -77,7 +69,7 @@ def logout(request: Any) -> None:
 def refresh(request: Any) -> None:
     """Keep the current token while it still holds; clear it otherwise."""
     current = request.token
-    if _still_holds(current):
+    if _still_holds(request, current):
         request.set_token(current, current["tid"])
     else:
         request.set_token(None)
@@ -100,22 +92,41 @@ def user_payload(user: AbstractBaseUser) -> dict[str, Any]:
     }
 
 
-def _log_in(request: Any, user: AbstractBaseUser, new_token: Token) -> dict[str, Any]:
+def _log_in(request: Any, user: AbstractBaseUser, new_token: dict[str, Any]) -> dict[str, Any]:
     request.set_token(new_token, new_token["tid"])
     return {"user": user_payload(user)}
 
 
-def _still_holds(current: Any) -> bool:
+@dataclass(frozen=True)
+class HeaderCredential:
+    """A credential found in the request's headers: a Django session cookie, a DRF token."""
+
+    name: str  # its key in the token, holding its fingerprint
+    read: Callable[[Any], str | None]  # the credential in a request's headers
+    user_of: Callable[[str], AbstractBaseUser | None]  # the active user it is valid for
+    denied: ResError
+
+    def log_in(self, request: Any) -> dict[str, Any]:
+        key = self.read(request)
+        user = self.user_of(key) if key else None
+        if user is None:
+            raise self.denied
+        return _log_in(request, user, token_for(user, **{self.name: fingerprint(key)}))
+
+    def still_holds(self, request: Any, current: dict[str, Any], user: AbstractBaseUser) -> bool:
+        key = self.read(request)
+        if not key or not constant_time_compare(fingerprint(key), str(current[self.name])):
+            return False
+        valid_for = self.user_of(key)
+        return valid_for is not None and valid_for.pk == user.pk
+
+
+def _still_holds(request: Any, current: Any) -> bool:
     user = user_from_token(current)
     if not user.is_authenticated:
         return False
-    if "session" in current:
-        session_user = _session_user(current["session"])
-        return session_user is not None and session_user.pk == user.pk
-    if "drf_token" in current:
-        api_user = _api_token_user(current["drf_token"])
-        return api_user is not None and api_user.pk == user.pk
-    return True
+    credential = next((c for c in CREDENTIALS if c.name in current), None)
+    return credential is None or credential.still_holds(request, current, user)
 
 
 def _header(request: Any, name: str) -> list[str]:
@@ -131,14 +142,12 @@ def _header(request: Any, name: str) -> list[str]:
     ]
 
 
-def _cookies(request: Any) -> dict[str, str]:
-    return parse_cookie("; ".join(_header(request, "Cookie")))
+def _session_key(request: Any) -> str | None:
+    return parse_cookie("; ".join(_header(request, "Cookie"))).get(settings.SESSION_COOKIE_NAME) or None
 
 
-def _session_user(key: Any) -> AbstractBaseUser | None:
+def _session_user(key: str) -> AbstractBaseUser | None:
     """The user logged in to the Django session ``key``, checked as Django checks a request's session."""
-    if not isinstance(key, str):
-        return None
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(key)
     user = get_user(request)
@@ -146,19 +155,25 @@ def _session_user(key: Any) -> AbstractBaseUser | None:
 
 
 def _api_token_key(request: Any) -> str | None:
-    keyword = TokenAuthentication.keyword
     for value in _header(request, "Authorization"):
         parts = value.split()
-        if len(parts) == 2 and parts[0] == keyword:
+        if len(parts) == 2 and parts[0] == TokenAuthentication.keyword:
             return parts[1]
     return None
 
 
-def _api_token_user(key: Any) -> AbstractBaseUser | None:
-    if not isinstance(key, str):
-        return None
+def _api_token_user(key: str) -> AbstractBaseUser | None:
     try:
         user, _token = TokenAuthentication().authenticate_credentials(key)
     except AuthenticationFailed:
         return None
     return user
+
+
+SESSION = HeaderCredential(
+    "session", _session_key, _session_user, errors.ACCESS_DENIED.with_message("No valid session")
+)
+API_TOKEN = HeaderCredential(
+    "drf_token", _api_token_key, _api_token_user, errors.ACCESS_DENIED.with_message("No valid API token")
+)
+CREDENTIALS = (SESSION, API_TOKEN)

@@ -1,8 +1,9 @@
 """Connection tokens for Django users: their shape, their tid, and the user a token stands for.
 
-A token is ``{"user_id": <pk>, "tid": "user.<pk>"}``; a token obtained from a Django session or a DRF token
-also names it (``"session"`` / ``"drf_token"``), so that a refresh can tell whether it still holds. Every
-connection of a user shares the tid, so one ``system.tokenReset`` reaches them all.
+A token is ``{"user_id": <pk>, "tid": "user.<pk>"}``. A token obtained from a Django session or a DRF token
+also holds a fingerprint of it (``"session"`` / ``"drf_token"``), never the credential itself: tokens travel
+to every service on the bus. Every connection of a user shares the tid, so one ``system.tokenReset``
+reaches them all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.utils.crypto import salted_hmac
 
 from .conf import bridge_settings
 
@@ -28,8 +30,13 @@ def tid_for(user_id: Any) -> str:
     return f"user.{user_id}"
 
 
+def fingerprint(credential: str) -> str:
+    """A keyed hash of a credential: it tells the credential again, and cannot be used in its place."""
+    return salted_hmac("res_bridge.tokens.fingerprint", credential, algorithm="sha256").hexdigest()
+
+
 def token_for(user: AbstractBaseUser, **source: str) -> Token:
-    """The token for ``user``; ``source`` names the session or DRF token it came from, if any."""
+    """The token for ``user``; ``source`` fingerprints the session or DRF token it came from, if any."""
     return {"user_id": user.pk, "tid": tid_for(user.pk), **source}
 
 

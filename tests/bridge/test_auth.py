@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token as ApiToken
 
 from res_bridge import auth
 from res_bridge.requests import Request
-from res_bridge.tokens import token_for, user_from_token
+from res_bridge.tokens import fingerprint, token_for, user_from_token
 from res_protocol import ResError, dumps, loads
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +39,13 @@ def token_events(request: Request) -> list[Any]:
     return [loads(data) for _, data in request.outbox]
 
 
-def alice_token(user: User, **source: str) -> dict[str, Any]:
-    return {"user_id": user.pk, "tid": f"user.{user.pk}", **source}
+def alice_token(user: User, **credentials: str) -> dict[str, Any]:
+    """The token expected for ``user``, with the fingerprint of each credential it came from."""
+    return {
+        "user_id": user.pk,
+        "tid": f"user.{user.pk}",
+        **{k: fingerprint(v) for k, v in credentials.items()},
+    }
 
 
 def test_login_sets_the_token_and_returns_the_user(alice: User) -> None:
@@ -164,23 +169,29 @@ def test_logout_clears_the_token(alice: User) -> None:
     assert token_events(request) == [{"token": None}]
 
 
-def refreshed(token: Any) -> list[Any]:
-    request = auth_request("refresh", token=token)
+def refreshed(token: Any, header: dict | None = None) -> list[Any]:
+    request = auth_request("refresh", token=token, header=header or {})
     assert auth.handle(request) is None
     return token_events(request)
+
+
+def cookie(key: str) -> dict[str, list[str]]:
+    return {"Cookie": [f"{django_settings.SESSION_COOKIE_NAME}={key}"]}
+
+
+def authorization(key: str) -> dict[str, list[str]]:
+    return {"Authorization": [f"Token {key}"]}
 
 
 def test_refresh_reissues_a_token_that_still_holds(alice: User) -> None:
     token = alice_token(alice)
     assert refreshed(token) == [{"token": token, "tid": f"user.{alice.pk}"}]
     key = session_cookie(alice)
-    assert refreshed(alice_token(alice, session=key)) == [
-        {"token": alice_token(alice, session=key), "tid": f"user.{alice.pk}"}
-    ]
+    token = alice_token(alice, session=key)
+    assert refreshed(token, cookie(key)) == [{"token": token, "tid": f"user.{alice.pk}"}]
     api_key = ApiToken.objects.create(user=alice).key
-    assert refreshed(alice_token(alice, drf_token=api_key))[0]["token"] == alice_token(
-        alice, drf_token=api_key
-    )
+    token = alice_token(alice, drf_token=api_key)
+    assert refreshed(token, authorization(api_key)) == [{"token": token, "tid": f"user.{alice.pk}"}]
 
 
 def test_refresh_clears_a_token_whose_user_is_inactive_or_gone(alice: User) -> None:
@@ -191,17 +202,34 @@ def test_refresh_clears_a_token_whose_user_is_inactive_or_gone(alice: User) -> N
     assert refreshed(token) == [{"token": None}]
 
 
-def test_refresh_clears_a_token_whose_session_or_api_token_ended(alice: User) -> None:
+def test_refresh_clears_a_token_whose_session_ended_or_is_not_the_connections(alice: User) -> None:
     client = Client()
     client.force_login(alice)
     key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    token = alice_token(alice, session=key)
+    assert refreshed(token) == [{"token": None}]  # the connection's headers hold no session
+    assert refreshed(token, cookie(session_cookie(alice))) == [{"token": None}]  # another session
     client.logout()
-    assert refreshed(alice_token(alice, session=key)) == [{"token": None}]
-    other = User.objects.create_user("mallory")
-    assert refreshed(alice_token(alice, session=session_cookie(other))) == [{"token": None}]
+    assert refreshed(token, cookie(key)) == [{"token": None}]
+    other_key = session_cookie(User.objects.create_user("mallory"))
+    assert refreshed(alice_token(alice, session=other_key), cookie(other_key)) == [{"token": None}]
+
+
+def test_refresh_clears_a_token_whose_api_token_was_deleted(alice: User) -> None:
     api_token = ApiToken.objects.create(user=alice)
+    token = alice_token(alice, drf_token=api_token.key)
+    assert refreshed(token) == [{"token": None}]
     api_token.delete()
-    assert refreshed(alice_token(alice, drf_token=api_token.key)) == [{"token": None}]
+    assert refreshed(token, authorization(api_token.key)) == [{"token": None}]
+
+
+def test_tokens_hold_a_fingerprint_never_the_credential(alice: User) -> None:
+    key = session_cookie(alice)
+    request = auth_request("session", header=cookie(key))
+    auth.handle(request)
+    (event,) = token_events(request)
+    assert event["token"]["session"] == fingerprint(key) != key
+    assert key not in dumps(event).decode()
 
 
 @pytest.mark.parametrize("token", [None, {"user_id": 1, "tid": "user.2"}, {"user_id": 1}, "user.1", 1])

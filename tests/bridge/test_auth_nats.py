@@ -11,6 +11,7 @@ from django.test import Client
 
 from res_bridge.models import AccessRule
 from res_bridge.revocation import connect_signals
+from res_bridge.tokens import fingerprint
 from tests.bridge.conftest import db
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,8 +34,8 @@ async def bob(service: Any) -> User:
     return user
 
 
-def bob_token(bob: User, **source: str) -> dict[str, Any]:
-    return {"user_id": bob.pk, "tid": f"user.{bob.pk}", **source}
+def bob_token(bob: User, **credentials: str) -> dict[str, Any]:
+    return {"user_id": bob.pk, "tid": f"user.{bob.pk}", **{k: fingerprint(v) for k, v in credentials.items()}}
 
 
 async def test_login_publishes_the_token_before_the_reply(service, ask, record, nc, bob) -> None:
@@ -118,4 +119,24 @@ async def test_deactivating_a_user_resets_their_tokens_and_refresh_clears_them(
 async def test_logout_clears_the_token(service, ask, record, nc, bob) -> None:
     tokens = await record(f"conn.{CID}.>")
     assert await ask(f"{AUTH}.logout", {"cid": CID, "token": bob_token(bob)}) == {"result": None}
+    assert await tokens.wait(1) == [(f"conn.{CID}.token", {"token": None})]
+
+
+async def test_logging_out_through_django_clears_the_sessions_connections(
+    service, ask, record, nc, bob
+) -> None:
+    client = Client()
+    await db(client.force_login)(bob)
+    key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    header = {"Cookie": [f"sessionid={key}"]}
+    login = await ask(f"{AUTH}.session", {"cid": CID, "token": None, "header": header})
+    assert login["result"]["user"]["username"] == "bob"
+    system = await record("system.>")
+    tokens = await record(f"conn.{CID}.>")
+    await db(client.logout)()
+    assert await system.wait(1) == [
+        ("system.tokenReset", {"tids": [f"user.{bob.pk}"], "subject": f"{AUTH}.refresh"})
+    ]
+    refresh = {"cid": CID, "token": bob_token(bob, session=key), "header": header}
+    assert await ask(f"{AUTH}.refresh", refresh) == {"result": None}
     assert await tokens.wait(1) == [(f"conn.{CID}.token", {"token": None})]
