@@ -1,0 +1,118 @@
+"""REST bridge benchmark: cached ``GET /api/<rid>`` requests per second at a given concurrency.
+
+Starts its own nats-server (from the wheel), the gateway (``manage.py rungateway`` on a free loopback port,
+resources kept cached for a minute) and a tiny service (nats-py, in this process) that answers access and
+get requests. Then ``--concurrency`` httpx workers send ``--requests`` GETs of one model with a reference
+(bounded by ``--seconds``). Prints requests/s, p50/p99 latency, statuses, and how many get and access
+requests reached the service (a cached resource is fetched once; access is asked per HTTP request, as
+resgate does). The load generator shares the machine's cores with the gateway: the figures are a floor.
+
+Run: ``.venv/bin/python bench/http_get.py [--concurrency 50] [--requests 5000] [--seconds 60]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import nats
+from nats.aio.msg import Msg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from res_protocol import result_payload  # noqa: E402
+from tests.support import NatsServer, Process, free_port, manage, wait_for_port  # noqa: E402
+
+RESULTS = {
+    "get.bench.model": {"model": {"name": "bench", "count": 42, "child": {"rid": "bench.child"}}},
+    "get.bench.child": {"collection": ["a", "b", {"data": {"x": 1}}]},
+}
+
+
+def start_gateway(nats_url: str) -> tuple[Process, str]:
+    port = free_port()
+    env = {"LOG_LEVEL": "WARNING", "RES_GATEWAY": json.dumps({"unsubscribeDelay": 60})}
+    gateway = manage("rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env)
+    try:
+        wait_for_port(port, timeout=30, proc=gateway.proc)
+    except Exception:
+        gateway.stop()
+        raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
+    return gateway, f"http://127.0.0.1:{port}"
+
+
+async def serve(nats_url: str, seen: Counter[str]) -> nats.NATS:
+    nc = await nats.connect(nats_url)
+
+    async def on_request(msg: Msg) -> None:
+        seen[msg.subject.split(".", 1)[0]] += 1
+        result = {"get": True} if msg.subject.startswith("access.") else RESULTS.get(msg.subject)
+        await nc.publish(msg.reply, result_payload(result))
+
+    await nc.subscribe("access.bench.>", cb=on_request)
+    await nc.subscribe("get.bench.>", cb=on_request)
+    await nc.flush()
+    return nc
+
+
+async def load(url: str, concurrency: int, requests: int, seconds: float) -> None:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    remaining = requests
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        await client.get("/api/bench/model")  # warm the cache and the NATS connection
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0 and time.monotonic() < deadline:
+                remaining -= 1
+                start = time.perf_counter()
+                response = await client.get("/api/bench/model")
+                latencies.append(time.perf_counter() - start)
+                statuses[response.status_code] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+
+    done = len(latencies)
+    quantiles = statistics.quantiles(latencies, n=100) if done > 1 else [0.0] * 99
+    print(f"GET /api/bench/model, concurrency {concurrency}: {done} requests in {elapsed:.2f} s")
+    print(f"  {done / elapsed:,.0f} requests/s; latency p50 {quantiles[49] * 1000:.1f} ms, "
+          f"p99 {quantiles[98] * 1000:.1f} ms")  # fmt: skip
+    print(f"  statuses: {dict(statuses)}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+
+    nats_server = NatsServer()
+    gateway, url = start_gateway(nats_server.url)
+    seen: Counter[str] = Counter()
+    nc = await serve(nats_server.url, seen)
+    try:
+        await load(url, args.concurrency, args.requests, args.seconds)
+        print(f"  service saw {seen['get']} get and {seen['access']} access requests")
+    finally:
+        await nc.close()
+        gateway.stop()
+        nats_server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
