@@ -170,10 +170,11 @@ def test_command_line_error_exits_non_zero_with_one_line(
     assert result.stdout == ""
 
 
-def test_version() -> None:
-    result = run_command("--version")
-    assert result.returncode == 0
-    assert result.stdout.strip() == "resgate v1.8.0, protocol v1.2.3"
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        call_command("rungateway", "--version")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == "resgate v1.8.0, protocol v1.2.3"
 
 
 # --- running gateways ---------------------------------------------------------------------------------
