@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
@@ -14,46 +13,26 @@ from res_protocol import ResError, dumps
 from .conf import gateway_settings
 from .connection import LEGACY, Connection, RequestInfo
 from .gateway import get_gateway
+from .http.cors import cors
+from .http.meta import Meta, canonical_key, merge_header
+from .http.paths import rid_to_path
+from .http.status import status_error
 from .metrics import metrics
 
 logger = logging.getLogger("res_gateway.consumers")
-
-#: Headers a service's meta may not set on the upgrade response.
-PROTECTED_HEADERS = frozenset(
-    {
-        "sec-websocket-extensions",
-        "sec-websocket-protocol",
-        "access-control-allow-credentials",
-        "access-control-allow-origin",
-        "content-type",
-    }
-)
-
-
-def canonical_header_key(key: str) -> str:
-    """``x-forwarded-for`` as ``X-Forwarded-For`` (Go's canonical MIME header key)."""
-    return "-".join(part[:1].upper() + part[1:].lower() for part in key.split("-"))
 
 
 def request_info(scope: dict[str, Any]) -> RequestInfo:
     """The upgrade request as auth requests describe it."""
     header: dict[str, list[str]] = {}
     for name, value in scope.get("headers", []):
-        header.setdefault(canonical_header_key(name.decode("latin-1")), []).append(value.decode("latin-1"))
+        header.setdefault(canonical_key(name.decode("latin-1")), []).append(value.decode("latin-1"))
     host = header.get("Host", [""])[0]
     client = scope.get("client") or ("", 0)
     uri = scope.get("raw_path", scope.get("path", "").encode()).decode("latin-1")
     if scope.get("query_string"):
         uri += "?" + scope["query_string"].decode("latin-1")
     return RequestInfo(header=header, host=host, remote_addr=f"{client[0]}:{client[1]}", uri=uri)
-
-
-def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
-    """A missing or ``null`` origin is always allowed; otherwise scheme, host and port must match."""
-    if origin is None or origin == "null" or allowed == ["*"]:
-        return True
-    parts = urlsplit(origin.lower())
-    return f"{parts.scheme}://{parts.netloc}" in allowed
 
 
 class GatewayConsumer(AsyncConsumer):
@@ -68,9 +47,12 @@ class GatewayConsumer(AsyncConsumer):
             await handler(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        if self.scope.get("path") != gateway_settings.ws_path:
+            await self._deny(404, {"code": "system.notFound", "message": "Not found"})
+            return
         info = request_info(self.scope)
         origin = info.header.get("Origin", [None])[0]
-        if not origin_allowed(origin, gateway_settings.allow_origin):
+        if not cors(origin, gateway_settings.allow_origin, credentials=False).allowed:
             await self._deny(403, {"code": "system.forbidden", "message": "Forbidden origin"})
             return
         try:
@@ -92,32 +74,26 @@ class GatewayConsumer(AsyncConsumer):
         await self.base_send({"type": "websocket.accept", "headers": headers})
 
     async def _header_auth(self, conn: Connection, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Run ``wsHeaderAuth``; True when the meta status refuses the upgrade."""
+        """Run ``wsHeaderAuth``; True when its meta status answered the upgrade request instead."""
         rid, method = gateway_settings.ws_header_auth
         reply = await conn.auth(rid, method, is_http=True)
-        meta = reply.meta or {}
-        status = meta.get("status")
-        header = meta.get("header") if isinstance(meta.get("header"), dict) else {}
-        if isinstance(status, int) and 300 <= status < 600:
-            extra = [(k, v) for k, vs in header.items() if isinstance(vs, list) for v in vs]
+        meta = Meta.parse(reply.meta)
+        header: dict[str, list[str]] = {}
+        merge_header(header, meta.header)
+        if meta.is_direct:
+            status = meta.status
+            assert status is not None
+            error: dict[str, Any] | None = None
             if status < 400:
-                location = header.get("Location") or (
-                    [f"/{reply.resource.replace('.', '/')}"] if reply.resource else []
-                )
-                extra = [(k, v) for k, v in extra if k != "Location"] + [
-                    ("Location", v) for v in location[:1]
+                location = header.get("Location") or [
+                    rid_to_path(reply.resource or "", gateway_settings.api_path)
                 ]
-                await self._deny(status, None, extra)
+                header["Location"] = location[:1]
             else:
-                error = (
-                    reply.error.to_dict() if reply.error else {"code": "system.internalError", "message": ""}
-                )
-                await self._deny(status, error, extra)
+                error = (reply.error or status_error(status)).to_dict()
+            await self._deny(status, error, [(k, v) for k, vs in header.items() for v in vs if v])
             return True
-        for key, values in header.items():
-            if canonical_header_key(key).lower() in PROTECTED_HEADERS or not isinstance(values, list):
-                continue
-            headers.extend((canonical_header_key(key).encode(), str(v).encode()) for v in values)
+        headers.extend((k.encode(), v.encode()) for k, vs in header.items() for v in vs)
         return False
 
     async def _deny(

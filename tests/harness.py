@@ -86,7 +86,7 @@ def run_gateway(nats_url: str, **config: Any) -> GatewayProcess:
         "PYTHONUNBUFFERED": "1",
     }
     args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application"]
-    args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--ws", "websockets"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--ws", "websockets-sansio"]
     process = Process(args, env=env, name="gateway")
     try:
         wait_for_port(port, proc=process.proc)
