@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.stack.procs import alive, descendants, marked
-from tests.support import Process, free_port
+from tests.support import ROOT, Process, free_port
 
 READY = "django-res is running"
 
@@ -107,17 +109,21 @@ def test_make_run_serves_the_demo_and_stops_cleanly(make_run: Run) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_second_run_keeps_the_data_and_a_dead_component_stops_the_rest(make_run: Run) -> None:
-    make_run.start()
-    assert "loading the demo data" in make_run.wait_for(READY, timeout=240)
-    make_run.interrupt()
+def test_a_used_database_is_kept_and_a_dead_component_stops_the_rest(make_run: Run, nats_url: str) -> None:
+    env = {**os.environ, **make_run.env, "NATS_URL": nats_url}
+    rename = "from library.models import Book; Book.objects.filter(pk=1).update(title='Kept')"
+    for step in (["-m", "resproject.stack", "prepare"], ["manage.py", "shell", "-c", rename]):
+        done = subprocess.run([sys.executable, *step], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
 
-    again = make_run.start()
-    assert "loading the demo data" not in make_run.wait_for(READY, timeout=120)
-    nats = next(pid for pid in descendants(again.pid) if b"nats-server" in _cmdline(pid))
+    run = make_run.start()
+    assert "loading the demo data" not in make_run.wait_for(READY, timeout=240)
+    assert httpx.get(f"{make_run.url}/api/library/book/1").json()["title"] == "Kept"
+
+    nats = next(pid for pid in descendants(run.pid) if b"nats-server" in _cmdline(pid))
     os.kill(nats, signal.SIGKILL)
-    again.proc.wait(60)
-    assert "error: nats was killed by signal 9; the rest was stopped" in again.output()
+    run.proc.wait(60)
+    assert "error: nats was killed by signal 9; the rest was stopped" in run.output()
     assert marked(make_run.marker) == set()
 
 
