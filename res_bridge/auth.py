@@ -3,7 +3,7 @@
 - ``login`` {username, password}: Django's ``authenticate()``.
 - ``session``: the Django session named by the request's ``Cookie`` header (for header auth, or a
   WebSocket whose upgrade request carried the cookie).
-- ``token``: a DRF token from the ``Authorization: Token <key>`` header.
+- ``token``: a DRF token from the ``Authorization: Token <key>`` header (with ``rest_framework.authtoken``).
 - ``logout``: clears the connection's token.
 - ``refresh``: called for each connection named in a ``system.tokenReset``: re-issues the token while its
   user is active and, for a token from a session or a DRF token, while that credential (still in the
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -163,6 +164,8 @@ def _api_token_key(request: Any) -> str | None:
 
 
 def _api_token_user(key: str) -> AbstractBaseUser | None:
+    if not apps.is_installed("rest_framework.authtoken"):
+        return None
     try:
         user, _token = TokenAuthentication().authenticate_credentials(key)
     except AuthenticationFailed:

@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model, user_logged_out
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
-from rest_framework.authtoken.models import Token as ApiToken
 
 from res_protocol import is_valid_pattern
 
@@ -44,11 +44,14 @@ def connect_signals() -> None:
     post_save.connect(_user_saved, sender=user_model, dispatch_uid=uid + "user_saved")
     post_delete.connect(_user_deleted, sender=user_model, dispatch_uid=uid + "user_deleted")
     pre_delete.connect(_group_deleted, sender=Group, dispatch_uid=uid + "group_deleted")
-    post_delete.connect(_api_token_deleted, sender=ApiToken, dispatch_uid=uid + "api_token_deleted")
     user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")
     m2m_changed.connect(
         _group_permissions_changed, sender=Group.permissions.through, dispatch_uid=uid + "group_permissions"
     )
+    if apps.is_installed("rest_framework.authtoken"):
+        post_delete.connect(
+            _api_token_deleted, sender="authtoken.Token", dispatch_uid=uid + "api_token_deleted"
+        )
     for relation in ("groups", "user_permissions"):
         descriptor = getattr(user_model, relation, None)
         if descriptor is not None and hasattr(descriptor, "through"):
@@ -113,7 +116,7 @@ def _group_deleted(sender: type[Group], instance: Group, **kwargs: Any) -> None:
     reset_tokens(instance.user_set.values_list("pk", flat=True))
 
 
-def _api_token_deleted(sender: type[ApiToken], instance: ApiToken, **kwargs: Any) -> None:
+def _api_token_deleted(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     reset_tokens([instance.user_id])
 
 
