@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -164,3 +165,17 @@ def test_library_admin_pages_show_the_demo_data(admin_client_: Client, settings:
         assert text in page
     shelf = admin_client_.get(reverse("admin:library_shelf_changelist")).content.decode()
     assert "Bob&#x27;s reading list" in shelf
+
+
+@pytest.mark.parametrize(
+    ("applies_to", "with_group", "with_user"),
+    [("group", False, False), ("user", False, False), ("everyone", True, False), ("staff", False, True)],
+)
+def test_the_database_refuses_a_subject_without_its_group_or_user(
+    alice: User, applies_to: str, with_group: bool, with_user: bool
+) -> None:
+    group = Group.objects.create(name="editors") if with_group else None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccessRule.objects.create(
+            pattern="a.b", applies_to=applies_to, group=group, user=alice if with_user else None
+        )
