@@ -44,6 +44,13 @@ def test_a_change_in_one_window_shows_in_the_other(open_page) -> None:
     expect(book_titles(first).filter(has_text=added)).to_have_count(0, timeout=TIMEOUT)
 
 
+def sign_out(page: Page) -> None:
+    page.click("#logout")
+    expect(page.locator("#login-form")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#shelves-state")).to_have_attribute("data-state", "signed-out", timeout=TIMEOUT)
+    expect(page.locator("#shelves .shelf")).to_have_count(0)
+
+
 def test_shelves_are_private(open_page) -> None:
     page = open_page()
     expect(page.locator("#shelves-state")).to_have_attribute("data-state", "signed-out", timeout=TIMEOUT)
@@ -52,6 +59,11 @@ def test_shelves_are_private(open_page) -> None:
     sign_in(page, "carol")
     expect(page.locator("#shelves-state")).to_have_attribute("data-state", "denied", timeout=TIMEOUT)
     expect(page.locator("#shelves .shelf")).to_have_count(0)
+    sign_out(page)
+
+    sign_in(page, "alice")
+    expect(page.locator("#shelves .shelf")).to_have_count(2, timeout=TIMEOUT)
+    sign_out(page)
 
 
 def test_bob_reads_shelves_but_may_not_edit_them(open_page) -> None:
