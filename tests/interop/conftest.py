@@ -3,48 +3,14 @@ service, and ResClient instances running in Node."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
 from tests.interop.client import HERE, NODE, NodeResClient, install_node_modules
+from tests.interop.gateway import Gateway
 from tests.interop.service import BOOKS, BookService
-from tests.support import Process, free_port, manage, require, wait_for_port
-
-
-def run_gateway(nats_url: str, port: int) -> Process:
-    """``manage.py rungateway`` on ``port``, waited for until it listens; the caller stops it."""
-    env = {"RES_GATEWAY": json.dumps({"unsubscribeDelay": 0}), "PYTHONUNBUFFERED": "1"}
-    args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
-    process = manage("rungateway", *args, env=env, name="interop-gateway")
-    try:
-        wait_for_port(port, timeout=30, proc=process.proc)
-    except Exception:
-        process.stop()
-        raise RuntimeError(f"gateway did not start:\n{process.output()}")
-    return process
-
-
-class Gateway:
-    """The gateway under test; :meth:`restart` starts it again on the same port."""
-
-    def __init__(self, nats_url: str) -> None:
-        self.nats_url = nats_url
-        self.port = free_port()
-        self.current: Process | None = run_gateway(nats_url, self.port)
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
-
-    def stop(self) -> None:
-        if self.current is not None:
-            self.current.stop()
-            self.current = None
-
-    def start(self) -> None:
-        self.current = run_gateway(self.nats_url, self.port)
+from tests.support import require
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +19,9 @@ def node_modules() -> None:
     install_node_modules(HERE)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gateway(nats_url: str) -> Iterator[Gateway]:
+    """One gateway for a module's tests; each test's service has its own RID root."""
     gw = Gateway(nats_url)
     yield gw
     gw.stop()

@@ -1,13 +1,14 @@
 """A small in-memory RES service on nats-py that the interop tests put behind the gateway.
 
-Resources: ``interop.books`` (collection of references), ``interop.book.<id>`` (models with a ``set`` call
-and a ``fail`` call that returns a custom error), ``interop.books.new`` / ``interop.books.delete``, and
-``interop.secret``, readable only with a token that ``auth`` on ``interop.user.login`` sets
-(``interop.user.logout`` clears it).
+Each instance serves its own RID root (``interop1``, ``interop2`` ...), so tests sharing one gateway never see
+each other's cached resources. Under that root: ``books`` (collection of references, with ``new`` and
+``delete`` calls), ``book.<id>`` (models with a ``set`` call and a ``fail`` call that returns a custom error),
+and ``secret``, readable only with the token that ``auth`` on ``user.login`` sets (``user.logout`` clears it).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import nats
@@ -33,20 +34,27 @@ BOOKS = [
 PASSWORDS = {"alice": "wonderland"}
 CUSTOM_ERROR = ResError("interop.bookFailed", "The book refused", {"reason": "test"})
 
+_roots = itertools.count(1)
+
 
 class BookService:
     """Serves a few books and a secret; every change is published as RES events before the reply."""
 
     def __init__(self, books: list[dict[str, Any]]) -> None:
+        self.root = f"interop{next(_roots)}"
         self.books = {book["id"]: dict(book) for book in books}
         self.order = [book["id"] for book in books]
         self.next_id = max(self.order, default=0) + 1
         self.nc: Client | None = None
 
+    def rid(self, name: str) -> str:
+        """The full RID of ``name`` (``book.1``, ``books``, ``secret``, ``user``) under this root."""
+        return f"{self.root}.{name}"
+
     async def start(self, nats_url: str) -> None:
         self.nc = await nats.connect(nats_url)
         for kind in ("get", "access", "call", "auth"):
-            await self.nc.subscribe(f"{kind}.interop.>", cb=self._handle)
+            await self.nc.subscribe(f"{kind}.{self.root}.>", cb=self._handle)
         await self.nc.flush()
 
     async def stop(self) -> None:
@@ -57,53 +65,50 @@ class BookService:
         assert self.nc is not None
         await self.nc.publish(subject, dumps(payload))
 
-    async def reset(self) -> None:
-        """Tell gateways to fetch every ``interop`` resource again."""
-        await self.publish("system.reset", {"resources": ["interop.>"]})
-
     async def _handle(self, msg: Msg) -> None:
-        kind, rid_and_method = msg.subject.split(".", 1)
+        kind, name = msg.subject.split(".", 1)
+        name = name.removeprefix(f"{self.root}.")
         request = loads(msg.data) if msg.data else {}
         try:
             if kind == "get":
-                payload = result_payload(self.get(rid_and_method))
+                payload = result_payload(self.get(name))
             elif kind == "access":
-                payload = result_payload(self.access(rid_and_method, request.get("token")))
+                payload = result_payload(self.access(name, request.get("token")))
             else:
-                rid, method = rid_and_method.rsplit(".", 1)
+                name, method = name.rsplit(".", 1)
                 handler = self.auth if kind == "auth" else self.call
-                payload = await handler(rid, method, request)
+                payload = await handler(name, method, request)
         except ResError as error:
             payload = error_payload(error)
         await msg.respond(payload)
 
-    def get(self, rid: str) -> dict[str, Any]:
-        if rid == "interop.books":
-            return {"collection": [ref(f"interop.book.{i}") for i in self.order]}
-        if rid == "interop.secret":
+    def get(self, name: str) -> dict[str, Any]:
+        if name == "books":
+            return {"collection": [ref(self.rid(f"book.{i}")) for i in self.order]}
+        if name == "secret":
             return {"model": {"message": "members only"}}
-        return {"model": self._book(rid)}
+        return {"model": self._book(name)}
 
-    def access(self, rid: str, token: Any) -> dict[str, Any]:
-        if rid == "interop.secret":
+    def access(self, name: str, token: Any) -> dict[str, Any]:
+        if name == "secret":
             return Access(get=token is not None).to_result()
         return Access(get=True, call="*").to_result()
 
-    async def call(self, rid: str, method: str, request: dict[str, Any]) -> bytes:
+    async def call(self, name: str, method: str, request: dict[str, Any]) -> bytes:
         params = request.get("params") or {}
-        if rid == "interop.books" and method == "new":
+        if name == "books" and method == "new":
             return await self._new(params)
-        if rid == "interop.books" and method == "delete":
+        if name == "books" and method == "delete":
             return await self._delete(params)
-        book = self._book(rid)
+        book = self._book(name)
         if method == "set":
-            return await self._set(rid, book, params)
+            return await self._set(name, book, params)
         if method == "fail":
             raise CUSTOM_ERROR
         raise errors.METHOD_NOT_FOUND
 
-    async def auth(self, rid: str, method: str, request: dict[str, Any]) -> bytes:
-        if rid != "interop.user" or method not in ("login", "logout"):
+    async def auth(self, name: str, method: str, request: dict[str, Any]) -> bytes:
+        if name != "user" or method not in ("login", "logout"):
             raise errors.METHOD_NOT_FOUND
         token = None
         if method == "login":
@@ -119,9 +124,9 @@ class BookService:
         """Change a book without publishing anything, as if the change happened while no gateway listened."""
         self.books[book_id].update(values)
 
-    def _book(self, rid: str) -> dict[str, Any]:
-        prefix, _, book_id = rid.rpartition(".")
-        if prefix != "interop.book" or not book_id.isdigit() or int(book_id) not in self.books:
+    def _book(self, name: str) -> dict[str, Any]:
+        kind, _, book_id = name.partition(".")
+        if kind != "book" or not book_id.isdigit() or int(book_id) not in self.books:
             raise errors.NOT_FOUND
         return self.books[int(book_id)]
 
@@ -131,11 +136,11 @@ class BookService:
             raise errors.invalid_params("Title and author must be non-empty strings")
         return values
 
-    async def _set(self, rid: str, book: dict[str, Any], params: dict[str, Any]) -> bytes:
+    async def _set(self, name: str, book: dict[str, Any], params: dict[str, Any]) -> bytes:
         changed = {k: v for k, v in self._validated(params, required=False).items() if book[k] != v}
         if changed:
             book.update(changed)
-            await self.publish(f"event.{rid}.change", {"values": changed})
+            await self.publish(f"event.{self.rid(name)}.change", {"values": changed})
         return result_payload(None)
 
     async def _new(self, params: dict[str, Any]) -> bytes:
@@ -143,8 +148,8 @@ class BookService:
         self.next_id += 1
         self.books[book["id"]] = book
         self.order.append(book["id"])
-        rid = f"interop.book.{book['id']}"
-        await self.publish("event.interop.books.add", {"value": ref(rid), "idx": len(self.order) - 1})
+        rid = self.rid(f"book.{book['id']}")
+        await self.publish(f"event.{self.rid('books')}.add", {"value": ref(rid), "idx": len(self.order) - 1})
         return resource_payload(rid)
 
     async def _delete(self, params: dict[str, Any]) -> bytes:
@@ -153,5 +158,5 @@ class BookService:
             raise errors.NOT_FOUND
         idx = self.order.index(book_id)
         del self.order[idx], self.books[book_id]
-        await self.publish("event.interop.books.remove", {"idx": idx})
+        await self.publish(f"event.{self.rid('books')}.remove", {"idx": idx})
         return result_payload(None)
