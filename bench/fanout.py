@@ -226,7 +226,7 @@ async def measure_events(
         f"latency p50 {percentile(hist, 0.5):.1f} ms, p99 {percentile(hist, 0.99):.1f} ms; "
         f"lost {lost}, duplicated {dup}, reordered {reordered}; "
         f"gateway CPU {cpu['gateway'] / max(received, 1) * 10_000:.3f} s per 10,000 events; CPU s used: "
-        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+        + ", ".join(f"{name} {used:.1f}" for name, used in cpu.items())
     )
 
 
