@@ -1,6 +1,6 @@
 """``make run``: the whole demo stack in one terminal.
 
-Prepares a fresh checkout (the page's npm assets, migrations, demo data on a new database, static files),
+Prepares the checkout (the page's npm assets, static files, migrations, demo data when no user exists yet),
 starts NATS unless one is configured, then the RES service and the gateway, and prefixes every log line with
 its component's name. Ctrl-C stops everything it started; a component that dies stops the rest, by name.
 
@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 FRONTEND = ROOT / "frontend"
-STOP_TIMEOUT = 10.0
-READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0  # seconds a component gets to stop before it is killed
+READY_TIMEOUT = 120.0  # seconds a component gets to listen (or a step to finish)
 DEFAULT_NATS_PORT = 4222
+LISTEN_ALL = ("", "0.0.0.0", "::")
 
 DEMO_LOGINS = (
     ("admin", "admin", "superuser: the admin, where access rules are edited"),
@@ -187,6 +188,7 @@ class Component:
     args: list[str]
     port: int | None  # ready once this port accepts connections (None: as soon as it runs)
     oneshot: bool = False  # a step that must finish successfully before the next component starts
+    host: str = "127.0.0.1"
     index: int = 0
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = field(default=None, repr=False)
@@ -213,17 +215,20 @@ class Component:
 
     def exit_reason(self) -> str:
         code = self.proc.returncode if self.proc else None
-        if self.oneshot and code and code > 0:
-            return f"failed (exit code {code})"
-        return (
-            f"was killed by signal {-code}"
-            if code and code < 0
-            else f"stopped unexpectedly (exit code {code})"
-        )
+        if code is not None and code < 0:
+            return f"was killed by signal {-code}"
+        return f"failed (exit code {code})" if self.oneshot else f"stopped unexpectedly (exit code {code})"
 
     @property
-    def exited(self) -> bool:
-        return self.proc is not None and self.proc.returncode is not None
+    def failed(self) -> bool:
+        code = self.proc.returncode if self.proc else None
+        return code is not None and not (self.oneshot and code == 0)
+
+    @property
+    def ready(self) -> bool:
+        if self.oneshot:
+            return self.proc is not None and self.proc.returncode == 0
+        return not self.port or port_open(self.port, self.host)
 
     def signal(self, sig: int) -> None:
         if self.proc and self.proc.returncode is None:
@@ -261,47 +266,42 @@ class Stack:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stopping.set)
         try:
-            dead = await self._start_all()
-            if dead is None and not self.stopping.is_set():
+            failure = await self._start_all()
+            if failure is None and not self.stopping.is_set():
                 print(self.banner, flush=True)
-                dead = await self._watch()
+                failure = await self._watch()
         finally:
             await self._stop_all()
-        if dead is not None:
-            print(f"error: {dead.name} {dead.exit_reason()}; the rest was stopped", flush=True)
+        if failure is not None:
+            print(f"error: {failure}; the rest was stopped", flush=True)
             return 1
         print("stopped: nothing is left running", flush=True)
         return 0
 
-    async def _start_all(self) -> Component | None:
+    async def _start_all(self) -> str | None:
+        """Start each component once the previous one is ready; what went wrong, if anything."""
+        loop = asyncio.get_running_loop()
         for component in self.components:
             await component.start(self.env)
-            while not self._ready(component):
-                if dead := self._dead():
-                    return dead
+            deadline = loop.time() + READY_TIMEOUT
+            while not component.ready:
+                if dead := next((c for c in self.components if c.failed), None):
+                    return f"{dead.name} {dead.exit_reason()}"
                 if self.stopping.is_set():
                     return None
+                if loop.time() > deadline:
+                    return f"{component.name} was not ready within {READY_TIMEOUT:.0f}s"
                 await asyncio.sleep(0.1)
         return None
 
-    @staticmethod
-    def _ready(component: Component) -> bool:
-        if component.oneshot:
-            return component.proc.returncode == 0
-        return not component.port or port_open(component.port)
-
-    async def _watch(self) -> Component | None:
+    async def _watch(self) -> str | None:
         waits = {asyncio.create_task(c.proc.wait()): c for c in self.components if not c.oneshot}
         stop = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop, *waits], return_when=asyncio.FIRST_COMPLETED)
         for task in (stop, *waits):
             task.cancel()
-        return next((waits[t] for t in done if t in waits), None)
-
-    def _dead(self) -> Component | None:
-        return next(
-            (c for c in self.components if c.exited and not (c.oneshot and c.proc.returncode == 0)), None
-        )
+        dead = next((waits[t] for t in done if t in waits), None)
+        return f"{dead.name} {dead.exit_reason()}" if dead else None
 
     async def _stop_all(self) -> None:
         # Stop front to back: the gateway first, NATS last.
@@ -309,7 +309,7 @@ class Stack:
             await component.stop()
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
+def port_open(port: int, host: str) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex((host, port)) == 0
@@ -359,7 +359,9 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     components.append(Component("service", [*manage, "runresservice"], port=None))
     gateway = [*manage, "rungateway", "--addr", addr, "--port", str(port), "--nats", nats_url]
-    components.append(Component("gateway", gateway, port))
+    components.append(
+        Component("gateway", gateway, port, host=addr if addr not in LISTEN_ALL else "127.0.0.1")
+    )
     for index, component in enumerate(components):
         component.index = index
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -367,7 +369,7 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
 
 
 def banner(addr: str, port: int, nats_url: str, nats_note: str) -> str:
-    host = "127.0.0.1" if addr in ("", "0.0.0.0", "::") else addr
+    host = "127.0.0.1" if addr in LISTEN_ALL else addr
     base = f"http://{host}:{port}"
     lines = [
         "",
