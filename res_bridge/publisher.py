@@ -89,7 +89,7 @@ class Publisher:
                 pending = len(self._buffer)
             logger.warning("%d RES messages not delivered: NATS is unreachable", pending)
             return False
-        future = asyncio.run_coroutine_threadsafe(self._nc.flush(timeout), self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(round_trip(self._nc, timeout), self._loop)  # type: ignore[arg-type]
         try:
             future.result(timeout + 1)
         except Exception as e:  # noqa: BLE001 - a flush that fails must not break the caller
@@ -213,6 +213,18 @@ class Publisher:
 
     async def _on_error(self, e: Exception) -> None:
         logger.debug("publisher NATS error: %s", e)
+
+
+async def round_trip(nc: Any, seconds: float) -> None:
+    """Return once the server has processed everything ``nc`` sent so far.
+
+    ``nc.flush()`` is no barrier: nats-py writes its PING ahead of commands still pending.
+    A message to our own inbox is: it is queued behind them.
+    """
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox, max_msgs=1)
+    await nc.publish(inbox, b"")
+    await sub.next_msg(timeout=seconds)
 
 
 def reset_message(resources: Iterable[str] = (), access: Iterable[str] = ()) -> Message:

@@ -139,7 +139,14 @@ class Service:
 
     def send_threadsafe(self, subject: str, data: bytes) -> None:
         """Queue a message on the service connection (the publisher's transport in this process)."""
-        self._loop.call_soon_threadsafe(self._outgoing.put_nowait, (subject, data))  # type: ignore[union-attr]
+        try:
+            in_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            in_loop = False
+        if in_loop:
+            self._outgoing.put_nowait((subject, data))  # type: ignore[union-attr]
+        else:
+            self._loop.call_soon_threadsafe(self._outgoing.put_nowait, (subject, data))  # type: ignore[union-attr]
 
     async def _send_outgoing(self) -> None:
         while True:
@@ -154,7 +161,7 @@ class Service:
     async def flush(self) -> None:
         """Wait until messages queued from other threads have reached NATS."""
         await self._outgoing.join()  # type: ignore[union-attr]
-        await self.nc.flush()
+        await publisher_module.round_trip(self.nc, 5)
 
     # -- dispatch -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import nats
 import pytest
 from asgiref.sync import sync_to_async
 
+from res_bridge.publisher import round_trip
 from res_bridge.service import Service
 from res_protocol import dumps, loads
 
@@ -36,7 +37,7 @@ class Recorder:
 
     async def settle(self, nc: Any) -> list[tuple[str, Any]]:
         """Everything received up to now (after a round trip through the server)."""
-        await nc.flush()
+        await round_trip(nc, 5)
         await asyncio.sleep(0.05)
         return self.messages
 
@@ -58,7 +59,7 @@ async def record(nc: Any):
     async def subscribe(subject: str) -> Recorder:
         recorder = Recorder()
         await nc.subscribe(subject, cb=recorder._on)
-        await nc.flush()
+        await round_trip(nc, 5)
         return recorder
 
     return subscribe

@@ -10,7 +10,7 @@ import nats
 import pytest
 
 import res_bridge
-from res_bridge.publisher import Publisher
+from res_bridge.publisher import Publisher, round_trip
 from tests.bridge.conftest import Recorder
 from tests.support import NatsServer, free_port, manage
 
@@ -44,7 +44,9 @@ async def _restart_and_listen(server: NatsServer) -> tuple[NatsServer, object, R
     client = await nats.connect(server.url)
     recorder = Recorder()
     await client.subscribe(">", cb=recorder._on)
-    await client.flush()
+    await round_trip(client, 5)
+    await recorder.wait(1)  # the round trip's own message
+    recorder.clear()
     return server, client, recorder
 
 

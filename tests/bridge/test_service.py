@@ -13,6 +13,7 @@ from django.db import connection
 
 from library.models import Book
 from res_bridge import ModelResource, call_method
+from res_bridge.publisher import round_trip
 from res_bridge.registry import Registry
 from res_bridge.service import Service
 from res_protocol import dumps, loads
@@ -46,7 +47,7 @@ async def test_reset_after_reconnect():
         client = await nats.connect(server.url)
         resets = Recorder()
         await client.subscribe("system.reset", cb=resets._on)
-        await client.flush()
+        await round_trip(client, 5)
         assert await resets.wait(1) == [RESET]
         reply = await client.request("get.library.books", b"{}", timeout=5)
         assert loads(reply.data) == {"result": {"collection": []}}
