@@ -15,6 +15,11 @@ from .resources import COLLECTIONS, ERRORS, MODELS, get_response
 
 Gateways = Callable[..., GatewayProcess]
 
+#: Shared configs (each distinct config is one more gateway process).
+MAPPED = {"putMethod": "mapped", "patchMethod": "mapped", "deleteMethod": "mapped", "requestTimeout": 1000}
+AUTH = {"headerAuth": "vault.method", "requestTimeout": 1000}
+FLAT = {"apiEncoding": "jsonFlat"}
+
 
 @pytest.fixture(scope="session")
 def gateways(nats_url: str) -> Iterator[Gateways]:

@@ -6,7 +6,7 @@ import pytest
 
 from res_protocol import errors
 
-from .conftest import assert_error, serve_resources
+from .conftest import AUTH, MAPPED, assert_error, serve_resources
 from .resources import MODEL
 
 SOME = "http://localhost;https://resgate.io"
@@ -114,13 +114,13 @@ async def test_options_echoes_requested_headers(http, service, requested, allow_
 
 
 async def test_options_lists_mapped_verbs(http, service):
-    client = http(putMethod="set", deleteMethod="delete", patchMethod="patch")
+    client = http(**MAPPED)
     response = await client.options("/api/test/model")
     assert response.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS, POST, PUT, DELETE, PATCH"
 
 
 async def test_header_auth_allows_credentials(http, service):
-    response = await http(headerAuth="vault.method").options("/api/test/model")
+    response = await http(**AUTH).options("/api/test/model")
     assert response.status_code == 200
     assert response.headers["access-control-allow-credentials"] == "true"
     await service.assert_no_request()

@@ -8,7 +8,7 @@ import pytest
 
 from res_protocol import errors
 
-from .conftest import assert_error, serve_resources
+from .conftest import FLAT, MAPPED, assert_error, serve_resources
 from .resources import EXPECTED, MODEL
 
 INVALID_URLS = [
@@ -21,10 +21,10 @@ INVALID_URLS = [
 ]
 
 
-@pytest.mark.parametrize("encoding", ["json", "jsonFlat"])
+@pytest.mark.parametrize("config", [{}, FLAT], ids=["json", "jsonflat"])
 @pytest.mark.parametrize("url", INVALID_URLS)
-async def test_invalid_urls_are_not_found(http, service, encoding, url):
-    client = http(apiEncoding=encoding)
+async def test_invalid_urls_are_not_found(http, service, config, url):
+    client = http(**config)
     assert_error(await client.get(url), 404, errors.CODE_NOT_FOUND, "Not found")
     assert (await client.head(url)).status_code == 404
     await service.assert_no_request(0)
@@ -33,7 +33,7 @@ async def test_invalid_urls_are_not_found(http, service, encoding, url):
 @pytest.mark.parametrize(("encoding", "rid"), [(e, rid) for e in EXPECTED for rid in EXPECTED[e]])
 async def test_get_encodes_the_tree(http, service, encoding, rid):
     serve_resources(service)
-    response = await http(apiEncoding=encoding).get("/api/" + rid.replace(".", "/"))
+    response = await http(**(FLAT if encoding == "jsonflat" else {})).get("/api/" + rid.replace(".", "/"))
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json() == EXPECTED[encoding][rid]
@@ -75,7 +75,7 @@ async def test_access_decides(http, service, access, status, code):
 
 async def test_access_timeout_is_404(http, service):
     service.auto("get.test.model", {"result": {"model": MODEL}})
-    response = await http(requestTimeout=300).get("/api/test/model")
+    response = await http(**MAPPED).get("/api/test/model")
     assert_error(response, 404, errors.CODE_TIMEOUT)
 
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from .conftest import AUTH
 from .resources import MODEL
 
-AUTH = {"headerAuth": "vault.method", "requestTimeout": 1000}
 TOKEN = {"user": "foo"}
 NO_TOKEN = object()
 
@@ -28,7 +28,10 @@ AUTH_REPLIES = [
     b"{]",
     {"result": None},
 ]
-CASES = [(reply, token) for token in (NO_TOKEN, TOKEN, None) for reply in AUTH_REPLIES]
+# Every reply with every token; a timeout (slow to run) with a token only.
+CASES = [(reply, token) for token in (NO_TOKEN, TOKEN, None) for reply in AUTH_REPLIES[1:]] + [
+    ("timeout", TOKEN)
+]
 
 
 @pytest.mark.parametrize(("auth_reply", "token"), CASES)

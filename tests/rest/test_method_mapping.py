@@ -8,21 +8,15 @@ import pytest
 
 from res_protocol import errors
 
-from .conftest import assert_error
+from .conftest import MAPPED, assert_error
 
 VERBS = {"PUT": "putMethod", "PATCH": "patchMethod", "DELETE": "deleteMethod"}
 PARAMS = b'{"foo":"bar"}'
-ALL_MAPPED = {
-    "putMethod": "mapped",
-    "patchMethod": "mapped",
-    "deleteMethod": "mapped",
-    "requestTimeout": 1000,
-}
 
 
 @pytest.mark.parametrize("verb", VERBS)
 async def test_mapped_verb_calls_the_method(http, service, verb):
-    client = http(**ALL_MAPPED)
+    client = http(**MAPPED)
     pending = asyncio.ensure_future(client.request(verb, "/api/test/model?x=1", content=PARAMS))
     access = await service.get_request("access.test.model")
     assert access.data["isHttp"] is True
@@ -46,21 +40,19 @@ async def test_mapped_verb_calls_the_method(http, service, verb):
 async def test_mapped_verb_errors(http, service, verb, error, status, code):
     service.auto("access.test.model", {"result": {"call": "*"}})
     service.auto("call.test.model.mapped", {"error": error.to_dict()})
-    response = await http(**ALL_MAPPED).request(verb, "/api/test/model", content=PARAMS)
+    response = await http(**MAPPED).request(verb, "/api/test/model", content=PARAMS)
     assert_error(response, status, code)
 
 
 async def test_mapped_verb_timeout(http, service):
     service.auto("access.test.model", {"result": {"call": "*"}})
-    response = await http(**ALL_MAPPED).put("/api/test/model", content=PARAMS)
+    response = await http(**MAPPED).put("/api/test/model", content=PARAMS)
     assert_error(response, 404, errors.CODE_TIMEOUT)
 
 
-@pytest.mark.parametrize(
-    ("verb", "config"), [("PUT", {}), ("PATCH", {"putMethod": "m"}), ("DELETE", {"putMethod": "m"})]
-)
-async def test_unmapped_verb_is_405(http, service, verb, config):
-    response = await http(**config).request(verb, "/api/test/model", content=PARAMS)
+@pytest.mark.parametrize("verb", VERBS)
+async def test_unmapped_verb_is_405(http, service, verb):
+    response = await http().request(verb, "/api/test/model", content=PARAMS)
     assert_error(response, 405, errors.CODE_METHOD_NOT_ALLOWED, "Method not allowed")
     await service.assert_no_request()
 
@@ -73,6 +65,6 @@ async def test_unknown_verb_is_405(http, service, verb):
 
 
 async def test_mapped_verb_on_an_invalid_path_is_404(http, service):
-    client = http(putMethod="m")
+    client = http(**MAPPED)
     assert_error(await client.put("/api/test.model"), 404, errors.CODE_NOT_FOUND)
     assert_error(await client.put("/api/test/model/"), 404, errors.CODE_NOT_FOUND)

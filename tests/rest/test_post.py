@@ -9,7 +9,7 @@ import pytest
 
 from res_protocol import errors
 
-from .conftest import assert_error
+from .conftest import MAPPED, assert_error
 
 SUCCESS = {"foo": "bar"}
 FULL = {"get": True, "call": "*"}
@@ -67,7 +67,7 @@ async def test_access_allowing_the_method(http, service, call):
 
 
 async def test_access_timeout(http, service):
-    assert_error(await post(http(requestTimeout=300), "/api/test/model/method"), 404, errors.CODE_TIMEOUT)
+    assert_error(await post(http(**MAPPED), "/api/test/model/method"), 404, errors.CODE_TIMEOUT)
     await service.get_request("access.test.model")
     await service.assert_no_request()
 
@@ -129,7 +129,7 @@ async def test_resource_response_is_a_location(http, service):
 
 async def test_call_timeout(http, service):
     service.auto("access.test.model", {"result": FULL})
-    assert_error(await post(http(requestTimeout=300), "/api/test/model/method"), 404, errors.CODE_TIMEOUT)
+    assert_error(await post(http(**MAPPED), "/api/test/model/method"), 404, errors.CODE_TIMEOUT)
 
 
 async def test_call_location_keeps_query_escaped(http, service):
