@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import ssl
 from typing import Any
 
@@ -38,19 +39,29 @@ def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
     else:
         import uvloop
 
-        uvloop.run(_serve_uvicorn(app, config))
+        uvloop.run(_serve_uvicorn(app, config, _bind(config)))
 
 
 # --- uvicorn ------------------------------------------------------------------------------------------
 
 
-async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings) -> None:
+def _bind(config: GatewaySettings) -> socket.socket:
+    """The API port's socket, bound before anything starts; ``""`` is every IPv4 and IPv6 interface."""
+    if not config.addr and socket.has_dualstack_ipv6():
+        return socket.create_server(
+            ("::", config.port), family=socket.AF_INET6, backlog=BACKLOG, dualstack_ipv6=True
+        )
+    family = socket.AF_INET6 if ":" in config.addr else socket.AF_INET
+    return socket.create_server((config.addr, config.port), family=family, backlog=BACKLOG)
+
+
+async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.socket) -> None:
     import uvicorn
 
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            host=config.addr,  # "" listens on every interface, IPv4 and IPv6
+            host=config.addr,
             port=config.port,
             ws="websockets-sansio",
             ws_per_message_deflate=config.ws_compression,
@@ -68,10 +79,16 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings) -> None:
     # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    logger.info("Listening on %s://%s", "https" if config.tls else "http", _address(sock))
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         await _finish(metrics_server)
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 # --- daphne -------------------------------------------------------------------------------------------

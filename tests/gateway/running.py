@@ -32,24 +32,34 @@ StartGateway = Callable[..., RunningGateway]
 
 @pytest.fixture(name="rungateway")
 def rungateway_fixture(nats_url: str) -> Iterator[StartGateway]:
-    """``rungateway(*flags, env=None, port=None)`` starts the command and waits until it listens.
+    """``rungateway(*flags, env=None, port=None, metrics_port=None)``: start the command, wait for its ports.
 
     Without ``port`` it listens on 127.0.0.1 and a free port; with ``port`` the flags, config file or
-    ``RES_GATEWAY`` (JSON in ``env``) must say where. Every gateway started is stopped after the test.
+    ``RES_GATEWAY`` (JSON in ``env``) must say where. ``metrics_port`` adds ``-m``. Every gateway started is
+    stopped after the test.
     """
     started: list[Process] = []
 
-    def start(*flags: str, env: dict[str, str] | None = None, port: int | None = None) -> RunningGateway:
+    def start(
+        *flags: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        metrics_port: int | None = None,
+    ) -> RunningGateway:
         if port is None:
             port = free_port()
             flags = (*flags, "-i", "127.0.0.1", "-p", str(port))
+        if metrics_port is not None:
+            flags = (*flags, "-m", str(metrics_port))
         full_env = {"NATS_URL": nats_url, "RES_GATEWAY": "{}", "PYTHONUNBUFFERED": "1", **(env or {})}
         process = manage("rungateway", *flags, env=full_env)
         started.append(process)
         try:
-            wait_for_port(port, proc=process.proc)
+            for listening in (port, metrics_port):
+                if listening is not None:
+                    wait_for_port(listening, proc=process.proc)
         except (RuntimeError, TimeoutError):
-            pytest.fail(f"rungateway did not listen on {port}:\n{process.output()}")
+            pytest.fail(f"rungateway did not listen on {port} (metrics: {metrics_port}):\n{process.output()}")
         return RunningGateway(process, port)
 
     yield start

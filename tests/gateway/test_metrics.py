@@ -95,9 +95,8 @@ def test_counting_rules() -> None:
 def start(rungateway: StartGateway, *flags: str) -> tuple[RunningGateway, str]:
     """A gateway with metrics on a free port (cache entries kept a minute after their last subscriber)."""
     metrics_port = free_port()
-    gateway = rungateway(
-        "-m", str(metrics_port), *flags, env={"RES_GATEWAY": json.dumps({"unsubscribeDelay": 60})}
-    )
+    env = {"RES_GATEWAY": json.dumps({"unsubscribeDelay": 60})}
+    gateway = rungateway(*flags, env=env, metrics_port=metrics_port)
     return gateway, f"http://127.0.0.1:{metrics_port}/metrics"
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -177,6 +178,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == "resgate v1.8.0, protocol v1.2.3"
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+def test_port_in_use_exits_non_zero(server: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_command("--server", server, "-i", "127.0.0.1", "-p", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("CommandError: Failed to start server: ")
+    assert "Traceback" not in result.stderr
+
+
 # --- running gateways ---------------------------------------------------------------------------------
 
 
@@ -276,7 +287,7 @@ async def test_tls_serves_https_wss_and_metrics(
     cert_file, key_file = certificate
     metrics_port = free_port()
     flags = ["--server", server, "--tls", "--tlscert", str(cert_file), "--tlskey", str(key_file)]
-    gateway = rungateway(*flags, "-m", str(metrics_port))
+    gateway = rungateway(*flags, metrics_port=metrics_port)
     trust = ssl.create_default_context(cafile=str(cert_file))
     async with httpx.AsyncClient(verify=trust) as https:
         metrics = await https.get(f"https://127.0.0.1:{metrics_port}/metrics")
