@@ -1,0 +1,128 @@
+"""System checks for resource declarations, and the package's public names."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+
+import res_bridge
+from library.models import Book, Loan, Shelf
+from res_bridge import ModelResource
+from res_bridge.checks import check_resources
+from res_bridge.registry import Registry
+
+
+def resource(model, **attrs) -> type[ModelResource]:
+    return type(f"{model.__name__}Resource", (ModelResource,), {"model": model, **attrs})
+
+
+BOOK = {"rid": "lib.book.{pk}", "fields": ["id", "title", "author"], "collection": "lib.books"}
+LOAN = {"rid": "lib.loan.{pk}", "fields": ["id", "book", "borrower_id", "due"]}
+
+CASES = [
+    # resource declarations, expected (check id, message) pairs
+    ([resource(Book, **BOOK), resource(Loan, **LOAN)], []),
+    (
+        [resource(Book, **{**BOOK, "fields": ["id", "titel"]})],
+        [("res_bridge.E001", "BookResource: unknown field 'titel' in fields.")],
+    ),
+    (
+        [resource(Book, **BOOK), resource(Loan, **{**LOAN, "rid": "lib.book.{pk}"})],
+        [
+            (
+                "res_bridge.E002",
+                "BookResource: RID 'lib.book.{pk}' clashes with another resource name (lib.book.*).",
+            ),
+            (
+                "res_bridge.E002",
+                "LoanResource: RID 'lib.book.{pk}' clashes with another resource name (lib.book.*).",
+            ),
+        ],
+    ),
+    (
+        [resource(Loan, **{**LOAN, "fields": ["id", "book", "borrower"]})],
+        [
+            (
+                "res_bridge.E003",
+                "LoanResource: field 'book' refers to Book, which has no registered resource.",
+            ),
+            (
+                "res_bridge.E003",
+                "LoanResource: field 'borrower' refers to User, which has no registered resource.",
+            ),
+        ],
+    ),
+    (
+        [resource(Book, **{**BOOK, "relations": {"loans": "lib.book.{pk}.loans"}})],
+        [("res_bridge.E003", "BookResource: relation 'loans' holds Loan, which has no registered resource.")],
+    ),
+    (
+        [resource(Book, **{**BOOK, "rid": "lib.book"})],
+        [("res_bridge.E004", "BookResource: invalid RID 'lib.book'.")],
+    ),
+    (
+        [resource(Book, **{**BOOK, "rid": "lib.book.{slug}"})],
+        [("res_bridge.E004", "BookResource: the placeholder {slug} is not a field of Book.")],
+    ),
+    (
+        [
+            resource(Book, **BOOK),
+            resource(Shelf, rid="lib.shelf.{pk}", fields=["id"], relations={"name": "lib.s.{pk}.n"}),
+        ],
+        [
+            (
+                "res_bridge.E005",
+                "ShelfResource: relation 'name' is not a many-to-many field or a reverse foreign key "
+                "of Shelf.",
+            )
+        ],
+    ),
+    (
+        [resource(Book, **{**BOOK, "query_ordering": ["rating"]})],
+        [("res_bridge.E006", "BookResource: 'rating' in ordering or query options is not a field of Book.")],
+    ),
+]
+
+
+@pytest.mark.parametrize("resources,expected", CASES)
+def test_resource_checks(resources, expected):
+    registry = Registry()
+    for resource_class in resources:
+        registry.register(resource_class)
+    found = [(m.id, m.msg) for m in check_resources(reg=registry)]
+    assert found == expected
+    assert all(m.level == checks.ERROR and m.hint for m in check_resources(reg=registry))
+
+
+def test_the_project_passes_its_checks():
+    assert check_resources() == []
+
+
+def test_registering_a_model_twice_fails():
+    registry = Registry()
+    registry.register(resource(Book, **BOOK))
+    with pytest.raises(ValueError, match="Book is already registered"):
+        registry.register(resource(Book, **BOOK))
+
+
+def test_public_names():
+    assert res_bridge.__all__ == [
+        "ModelResource",
+        "Request",
+        "ResourceResponse",
+        "Service",
+        "announce_change",
+        "announce_reset",
+        "bridge_settings",
+        "call_method",
+        "flush",
+        "publish",
+        "publish_reset",
+        "publish_token_reset",
+        "register",
+        "registry",
+    ]
+    for name in res_bridge.__all__:
+        assert getattr(res_bridge, name) is not None
+    with pytest.raises(AttributeError):
+        res_bridge.nothing  # noqa: B018
