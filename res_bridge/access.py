@@ -4,9 +4,9 @@ Superusers may do everything. Everybody else gets the union of every matching Ac
 them, plus what their Django model permissions allow on the model behind the resource (view → get,
 change → ``set``, add → ``new``, delete → ``delete``).
 
-Rules are kept in memory per process. A cheap stamp (row count, latest ``updated_at``, highest id) is read on
-every decision, so a rule saved, added or deleted by any process (the admin in the web process, say) is seen
-by the next decision here. A bulk ``QuerySet.update()`` of rules must set ``updated_at`` too.
+Rules are kept in memory per process, with the revision they were read at. Every decision reads the current
+revision (:class:`~res_bridge.models.RulesRevision`, one row by primary key), so a rule saved, added or
+deleted by any process (the admin in the web process, say) is seen by the next decision here.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_permission_codename
-from django.db.models import Count, Max
 
 from res_protocol import Access, Pattern, split_rid
 
-from .models import ALL_METHODS, AccessRule
+from .models import ALL_METHODS, AccessRule, RulesRevision
 from .registry import registry
 from .tokens import user_from_token
+
+_UNREAD = object()
 
 #: Django permission action → what it grants on a resource of that model: (get, call methods).
 PERMISSION_GRANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
@@ -59,31 +60,26 @@ class CompiledRule:
 
 
 class RuleCache:
-    """The AccessRule table compiled in memory, reloaded when its stamp changes."""
+    """The AccessRule table compiled in memory, reloaded when the rules revision changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stamp: tuple[Any, ...] | None = None
+        self._revision: object = _UNREAD
         self._rules: tuple[CompiledRule, ...] = ()
 
     def rules(self) -> tuple[CompiledRule, ...]:
-        stamp = self._read_stamp()
-        if stamp != self._stamp:
+        revision = RulesRevision.current()
+        if revision != self._revision:
             with self._lock:
-                if stamp != self._stamp:
+                if revision != self._revision:
                     self._rules = tuple(self._compile(AccessRule.objects.all()))
-                    self._stamp = stamp
+                    self._revision = revision
         return self._rules
 
     def clear(self) -> None:
         with self._lock:
-            self._stamp = None
+            self._revision = _UNREAD
             self._rules = ()
-
-    @staticmethod
-    def _read_stamp() -> tuple[Any, ...]:
-        row = AccessRule.objects.aggregate(count=Count("pk"), updated=Max("updated_at"), top=Max("pk"))
-        return (row["count"], row["updated"], row["top"])
 
     @staticmethod
     def _compile(rules: Iterable[AccessRule]) -> Iterable[CompiledRule]:

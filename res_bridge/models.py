@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -148,3 +150,29 @@ class AccessRule(models.Model):
         if errors:
             raise ValidationError(errors)
         self.call_methods = ",".join(self.methods)
+
+
+class RulesRevision(models.Model):
+    """One row whose value changes, to a fresh random one, in the transaction of every AccessRule change.
+
+    Every process compares it with the revision of the rules it holds in memory, to tell whether they are
+    current. Writes that send no signals (``bulk_create``, ``QuerySet.update``, raw SQL) call :meth:`bump`.
+    """
+
+    value = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("access rules revision")
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def bump(cls) -> None:
+        value = uuid.uuid4().hex
+        if not cls.objects.filter(pk=1).update(value=value):
+            cls.objects.update_or_create(pk=1, defaults={"value": value})
+
+    @classmethod
+    def current(cls) -> str | None:
+        return cls.objects.filter(pk=1).values_list("value", flat=True).first()

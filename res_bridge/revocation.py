@@ -1,7 +1,8 @@
 """Revocation in real time: tell gateways when access may have changed, so open connections follow at once.
 
-- An AccessRule saved or deleted: ``system.reset`` with the rule's pattern (old and new) as access patterns,
-  so gateways re-check access on every matching resource.
+- An AccessRule saved or deleted: a new rules revision (so every process reloads its cached rules), and
+  ``system.reset`` with the rule's pattern (old and new) as access patterns, so gateways re-check access on
+  every matching resource.
 - A user's groups or permissions, a group's permissions, a group deleted, a user's active, staff or
   superuser flag changed, a user deleted, a DRF token deleted, a logout through Django:
   ``system.tokenReset`` with the users' tids and the refresh subject, so gateways have every connection of
@@ -26,7 +27,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from res_protocol import is_valid_pattern
 
 from . import publisher
-from .models import AccessRule
+from .models import AccessRule, RulesRevision
 from .tokens import refresh_subject, tid_for
 
 #: User fields whose change alters what the user may do.
@@ -87,6 +88,7 @@ def _remember_rule_pattern(
 
 
 def _rule_changed(sender: type[AccessRule], instance: AccessRule, **kwargs: Any) -> None:
+    RulesRevision.bump()
     reset_access([instance.pattern, instance.__dict__.pop("_res_previous_pattern", None)])
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import nats
 import pytest
-from django.conf import settings
-from django.test.utils import override_settings
 
 from res_bridge import publisher as publisher_module
 from res_bridge.revocation import connect_signals
@@ -69,13 +67,11 @@ class Recorder:
 
 
 @pytest.fixture(scope="session")
-def test_publisher(nats_url: str) -> publisher_module.Publisher:
+def test_publisher(nats_url: str) -> Iterator[publisher_module.Publisher]:
     """A publisher of its own, connected to the test nats-server for the whole session."""
-    publisher = publisher_module.Publisher()
-    with override_settings(RES_BRIDGE={**settings.RES_BRIDGE, "NATS_URL": nats_url}):
-        publisher.publish(MARKER, {"n": "connect"})
-        assert publisher.flush(10), "the test publisher could not reach nats-server"
-    return publisher
+    publisher = publisher_module.Publisher(nats_url)
+    yield publisher
+    publisher.close()
 
 
 @pytest.fixture(scope="session")
