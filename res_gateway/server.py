@@ -99,7 +99,8 @@ def _serve_daphne(app: ASGIApp, config: GatewaySettings) -> None:
     from twisted.internet import reactor
     from twisted.internet.endpoints import quoteStringArgument as quote
 
-    listen = f"port={config.port}:interface={quote(config.addr or '0.0.0.0')}"
+    every = "::" if socket.has_dualstack_ipv6() else "0.0.0.0"
+    listen = f"port={config.port}:interface={quote(config.addr or every)}:backlog={BACKLOG}"
     endpoint = f"tcp:{listen}"
     if config.tls:
         endpoint = f"ssl:{listen}:certKey={quote(config.cert_file)}:privateKey={quote(config.key_file)}"
