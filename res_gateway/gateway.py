@@ -97,8 +97,7 @@ class Gateway:
 
     async def _reconnected(self) -> None:
         """Back on NATS: fetch every cached resource again and check every subscription's access."""
-        await self.cache.reset_all()
-        self.cache.reaccess()
+        await self.cache.resync()
         for conn in list(self.connections.values()):
             conn.reaccess()
 

@@ -115,9 +115,9 @@ class Subscription:
         return access
 
     def clear_access(self) -> None:
+        """Forget the cached access; a request in flight is shared (its result is cached only if current)."""
         self.access = None
         self.access_error = None
-        self.access_task = None
 
     def on_reaccess(self) -> None:
         self.clear_access()

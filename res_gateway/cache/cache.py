@@ -28,7 +28,7 @@ from res_protocol import (
     split_rid,
 )
 
-from ..mq import MQClient, Subscription
+from ..mq import NO_RESPONDERS, MQClient, Subscription
 from .resource import COLLECTION, MODEL, ResourceSubscription, Subscriber
 
 logger = logging.getLogger("res_gateway.cache")
@@ -259,42 +259,54 @@ class EventSubscription:
 
     # --- reset --------------------------------------------------------------------------------------
 
-    async def reset(self) -> None:
-        """Fetch every cached resource anew and turn the differences into events."""
-        await asyncio.gather(*(self._reset(rs) for rs in self.resources()))
+    async def reset(
+        self, resources: list[ResourceSubscription] | None = None, resync: bool = False
+    ) -> list[bool]:
+        """Fetch cached resources anew and turn the differences into events.
 
-    async def _reset(self, rs: ResourceSubscription) -> None:
+        With ``resync`` (after a NATS reconnect) a service that is not back yet (no responders or a
+        timeout) leaves the cache as it is; the result tells which resources were fetched.
+        """
+        resources = self.resources() if resources is None else resources
+        return list(await asyncio.gather(*(self._reset(rs, resync) for rs in resources)))
+
+    async def _reset(self, rs: ResourceSubscription, resync: bool) -> bool:
         async with self.cache.reset_limit:
             rs.resetting = True
             payload = dumps({"query": rs.query}) if rs.is_query else b"{}"
             try:
                 reply = await self.cache.mq.request(f"get.{self.name}", payload, self.cache.timeout)
-                response = decode_response(reply)
             except ResError as e:
-                response = None
-                err: ResError | None = e
+                result: ResError | Any = e
             else:
-                err = response.error
-        done = asyncio.get_running_loop().create_future()
+                response = decode_response(reply)
+                result = response.error if response.error is not None else response.result
+        unreachable = isinstance(result, ResError) and (
+            result is NO_RESPONDERS or result.code == errors.CODE_TIMEOUT
+        )
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def apply() -> None:
             rs.resetting = False
-            done.set_result(None)
-            if err is not None:
-                if err.code == errors.CODE_NOT_FOUND:
+            if resync and unreachable:
+                done.set_result(False)
+                return
+            done.set_result(True)
+            if isinstance(result, ResError):
+                if result.code == errors.CODE_NOT_FOUND:
                     rs.delete()
                 else:
-                    logger.error("reset get.%s: %s", rs.rid, err)
+                    logger.error("reset get.%s: %s", rs.rid, result)
                 return
             try:
-                kind, value = _resource_value(response.result)
+                kind, value = _resource_value(result)
             except ResError as e:
                 logger.error("reset get.%s: %s", rs.rid, e)
                 return
             rs.replace(kind, value)
 
         self.enqueue(apply)
-        await done
+        return await done
 
 
 class _NoLimit:
@@ -372,13 +384,21 @@ class Cache:
     async def reset(self, patterns: Iterable[Pattern]) -> None:
         await asyncio.gather(*(es.reset() for es in self.matching(patterns)))
 
-    async def reset_all(self) -> None:
-        await asyncio.gather(*(es.reset() for es in list(self.event_subscriptions.values())))
+    async def resync(self, attempts: int = 10, pause: float = 1.0) -> None:
+        """Fetch every cached resource anew after a reconnect, retrying those whose service is not back."""
+        pending = [rs for es in list(self.event_subscriptions.values()) for rs in es.resources()]
+        for attempt in range(attempts):
+            fetched = await asyncio.gather(*(rs.es.reset([rs], resync=True) for rs in pending))
+            pending = [rs for rs, (ok,) in zip(pending, fetched, strict=True) if not ok and rs.subscribers]
+            if not pending:
+                return
+            if attempt < attempts - 1:
+                await asyncio.sleep(pause)
+        logger.warning("%d cached resources could not be fetched again after reconnecting", len(pending))
 
-    def reaccess(self, patterns: Iterable[Pattern] | None = None) -> None:
-        """Every subscriber of matching resources (all when ``patterns`` is None) checks access again."""
-        targets = self.event_subscriptions.values() if patterns is None else self.matching(patterns)
-        for es in list(targets):
+    def reaccess(self, patterns: Iterable[Pattern]) -> None:
+        """Every subscriber of resources matching ``patterns`` checks access again."""
+        for es in self.matching(patterns):
             for rs in es.resources():
                 for sub in list(rs.subscribers):
                     sub.on_reaccess()

@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from res_protocol import ResError, errors
+
 #: Called with (subject, payload) for each message on a subscription.
 MessageHandler = Callable[[str, bytes], None]
 #: Called without arguments when the connection is lost or regained.
 StateHandler = Callable[[], Awaitable[None] | None]
+
+#: ``system.notFound`` for a request nobody listens to (this instance, unlike a service's notFound).
+NO_RESPONDERS = ResError(errors.CODE_NOT_FOUND, errors.NOT_FOUND.message)
 
 #: NATS max control line: a request's subject plus its reply inbox must fit in it.
 MAX_SUBJECT_LENGTH = 4096
@@ -44,4 +49,11 @@ class MQClient(Protocol):
     async def close(self) -> None: ...
 
 
-__all__ = ["MAX_SUBJECT_LENGTH", "MQClient", "MessageHandler", "StateHandler", "Subscription"]
+__all__ = [
+    "MAX_SUBJECT_LENGTH",
+    "NO_RESPONDERS",
+    "MQClient",
+    "MessageHandler",
+    "StateHandler",
+    "Subscription",
+]

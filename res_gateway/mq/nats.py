@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 
 from res_protocol import ResError, errors
 
-from . import MAX_SUBJECT_LENGTH, MessageHandler, StateHandler
+from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, StateHandler
 
 logger = logging.getLogger("res_gateway.mq")
 
@@ -114,7 +114,7 @@ class NatsClient:
         if pending is None:
             return
         if msg.headers and msg.headers.get("Status") == "503":
-            pending.fail(errors.NOT_FOUND)
+            pending.fail(NO_RESPONDERS)
             return
         data = msg.data
         if data[:1].isalpha():
@@ -150,6 +150,7 @@ class NatsClient:
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
             raise errors.SUBJECT_TOO_LONG
+
         async def cb(msg: Msg) -> None:
             handler(msg.subject, msg.data)
 

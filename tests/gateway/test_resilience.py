@@ -1,0 +1,107 @@
+"""The gateway outlives NATS: requests fail at once while it is gone, and state resyncs when it returns."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.harness import Client, Service, run_gateway
+from tests.support import NatsServer
+
+
+@pytest.fixture
+def nats():
+    server = NatsServer()
+    yield server
+    server.stop()
+
+
+async def test_nats_restart_resyncs_clients(nats):
+    gw = run_gateway(nats.url, requestTimeout=1000)
+    service = await Service.connect(nats.url)
+    client = await Client.connect(gw.ws_url)
+    try:
+        await client.request("version", {"protocol": "1.2.3"})
+        pending = client.send("subscribe.test.model")
+        reqs = await service.get_requests(2)
+        await reqs.get("access.test.model").respond_access(get=True, call="*")
+        await reqs.get("get.test.model").respond_model({"a": 1, "b": 1})
+        assert await pending.result() == {"models": {"test.model": {"a": 1, "b": 1}}}
+        await service.close()
+
+        nats.stop()
+        # While NATS is gone, requests fail at once with a clear error; the gateway stays up.
+        for method in ("call.test.model.method", "subscribe.test.other", "auth.test.auth.login"):
+            error = await client.send(method).error("system.internalError")
+            assert "NATS" in error["message"]
+
+        restarted = NatsServer(port=nats.port)
+        service = await Service.connect(restarted.url)
+        service.auto("get.test.model", {"result": {"model": {"a": 2, "c": 3}}})
+        try:
+            # On reconnect every cached resource is fetched again, then access is checked again.
+            access = await service.get_request("access.test.model", wait=15)
+            await access.respond_access(get=True, call="*")
+            assert await client.get_event() == {
+                "event": "test.model.change",
+                "data": {"values": {"a": 2, "c": 3, "b": {"action": "delete"}}},
+            }
+            # Events and requests flow again
+            await service.publish_change("test.model", {"a": 4})
+            assert await client.get_event() == {"event": "test.model.change", "data": {"values": {"a": 4}}}
+            pending = client.send("call.test.model.method")
+            await (await service.get_request("call.test.model.method")).respond_result("ok")
+            assert await pending.result() == {"payload": "ok"}
+        finally:
+            await service.close()
+            restarted.stop()
+    finally:
+        await client.close()
+        gw.stop()
+
+
+async def test_access_lost_while_nats_was_down_unsubscribes(nats):
+    gw = run_gateway(nats.url, requestTimeout=1000)
+    service = await Service.connect(nats.url)
+    client = await Client.connect(gw.ws_url)
+    try:
+        pending = client.send("subscribe.test.model")
+        reqs = await service.get_requests(2)
+        await reqs.get("access.test.model").respond_access(get=True)
+        await reqs.get("get.test.model").respond_model({"a": 1})
+        await pending.result()
+        await service.close()
+        nats.stop()
+        restarted = NatsServer(port=nats.port)
+        service = await Service.connect(restarted.url)
+        service.auto("get.test.model", {"result": {"model": {"a": 1}}})
+        try:
+            await (await service.get_request("access.test.model", wait=15)).respond_access(get=False)
+            assert await client.get_event() == {
+                "event": "test.model.unsubscribe",
+                "data": {"reason": {"code": "system.accessDenied", "message": "Access denied"}},
+            }
+        finally:
+            await service.close()
+            restarted.stop()
+    finally:
+        await client.close()
+        gw.stop()
+
+
+async def test_gateway_started_before_nats_connects_when_it_comes(nats):
+    port = nats.port
+    nats.stop()
+    gw = run_gateway(f"nats://127.0.0.1:{port}", requestTimeout=1000)
+    try:
+        restarted = NatsServer(port=port)
+        try:
+            await asyncio.sleep(0.2)
+            client = await Client.connect(gw.ws_url)
+            assert (await client.request("version"))["result"] == {"protocol": "1.2.3"}
+            await client.close()
+        finally:
+            restarted.stop()
+    finally:
+        gw.stop()
