@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,16 @@ def test_flags_set_resgate_keys(args: list[str], expected: dict[str, Any]) -> No
     assert parse_flags(*args) == expected
 
 
-def test_log_levels() -> None:
+@pytest.fixture
+def restore_log_levels() -> Iterator[None]:
+    loggers = [logging.getLogger("res_gateway"), logging.getLogger("res_gateway.trace")]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def test_log_levels(restore_log_levels: None) -> None:
     gateway, trace = logging.getLogger("res_gateway"), logging.getLogger("res_gateway.trace")
     set_log_levels(debug=False, trace=True)
     assert (gateway.isEnabledFor(logging.DEBUG), trace.isEnabledFor(logging.DEBUG)) == (False, True)
