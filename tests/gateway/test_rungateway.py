@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from res_gateway.conf import RESGATE_DEFAULTS
 from res_gateway.management.commands.rungateway import Command, flag_overrides, set_log_levels
@@ -161,6 +162,12 @@ def test_bad_config_file_is_refused_in_one_line(tmp_path: Path, text: str, expec
         call_command("rungateway", "--config", str(path))
     assert expected in str(raised.value) and "\n" not in str(raised.value)
     assert path.read_text() == text
+
+
+@override_settings(RES_GATEWAY=["natsUrl"])
+def test_settings_that_are_not_a_dict_are_refused() -> None:
+    with pytest.raises(CommandError, match="RES_GATEWAY must be a dict"):
+        call_command("rungateway")
 
 
 @pytest.mark.parametrize(

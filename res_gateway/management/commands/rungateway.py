@@ -102,7 +102,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["config"]) if options["config"] else None
         from_file = read_config_file(path) if path else None
-        config = {**getattr(settings, "RES_GATEWAY", {}), **(from_file or {}), **flag_overrides(options)}
+        base = getattr(settings, "RES_GATEWAY", {})
+        if not isinstance(base, dict):
+            raise CommandError("settings.RES_GATEWAY must be a dict of resgate's config keys")
+        config = {**base, **(from_file or {}), **flag_overrides(options)}
         try:
             gateway = GatewaySettings.from_config(config)
         except ConfigError as e:
