@@ -145,15 +145,15 @@ class ResourceView(APIView):
             return self.error_response(FORBIDDEN_ORIGIN)
 
         raw = scope.get("raw_path")
-        path = request_path(raw.decode("latin-1") if raw else quote(request.path))
+        raw_path = raw.decode("latin-1") if raw else quote(request.path)
+        path = request_path(raw_path)
+        # The prefix this view is mounted under: the request path less the part the route captured.
         self.prefix = request.path[: len(request.path) - len(rest)] if rest else request.path
         self.query = request.META.get("QUERY_STRING", "")
+        self.uri = f"{raw_path}?{self.query}" if self.query else raw_path
         if path is None or (len(path) > len(self.prefix) and path.endswith("/")):
             return self.error_response(errors.NOT_FOUND)
         self.path = path
-        self.uri = (raw.decode("latin-1") if raw else quote(request.path)) + (
-            f"?{self.query}" if self.query else ""
-        )
         verb = request.method.lower()
         if verb not in self.http_method_names:
             return self.error_response(errors.METHOD_NOT_ALLOWED)
@@ -174,15 +174,12 @@ class ResourceView(APIView):
     async def post(self, request: HttpRequest) -> HttpResponseBase:
         metrics.http_request(request.method)
         target = path_to_rid_method(self.path, self.query, self.prefix)
-        return await self.call(request, target)
+        return await self.call_method(request, target)
 
     async def put(self, request: HttpRequest) -> HttpResponseBase:
         return await self.mapped_call(request)
 
     patch = delete = put
-
-    async def options(self, request: HttpRequest) -> HttpResponseBase:  # answered in respond()
-        raise AssertionError("unreachable")
 
     async def mapped_call(self, request: HttpRequest) -> HttpResponseBase:
         method = {
@@ -194,9 +191,9 @@ class ResourceView(APIView):
             return self.error_response(errors.METHOD_NOT_ALLOWED)
         metrics.http_request(request.method)
         rid = path_to_rid(self.path, self.query, self.prefix)
-        return await self.call(request, (rid, method) if rid is not None else None)
+        return await self.call_method(request, (rid, method) if rid is not None else None)
 
-    async def call(self, request: HttpRequest, target: tuple[str, str] | None) -> HttpResponseBase:
+    async def call_method(self, request: HttpRequest, target: tuple[str, str] | None) -> HttpResponseBase:
         if target is None:
             return self.error_response(errors.NOT_FOUND)
         rid, method = target
