@@ -124,9 +124,8 @@ class Command(BaseCommand):
             RESGATE_VERSION, PROTOCOL_VERSION, gateway.server, scheme, gateway.addr, gateway.port,
             gateway.nats_url,
         )  # fmt: skip
-        gateway_settings.configure(config)
         try:
-            server.serve(gateway)
+            server.serve(gateway_settings.configure(config))
         except OSError as e:
             raise CommandError(f"Failed to start server: {e}")
 
