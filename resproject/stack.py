@@ -125,7 +125,8 @@ def install_frontend() -> None:
         [npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, capture_output=True, text=True, check=False
     )
     for line in (result.stdout + result.stderr).splitlines():
-        say("npm", line)
+        if line.strip():
+            say("npm", line)
     if result.returncode != 0:
         raise StackError(
             "npm ci failed in frontend/ (output above): check the network access to the npm registry"
