@@ -153,9 +153,11 @@ def _changed_sources(
 
     Cleared from the target side (``group.user_set.clear()``), the sources are read before the clear.
     """
+    if action in ("post_add", "post_remove") and not pk_set:
+        return []
     if not reverse:
         return [instance.pk] if action in ("post_add", "post_remove", "post_clear") else []
-    source, target = _through_fields(sender, type(instance))
+    source, target = _through_fields(sender, instance._meta.concrete_model)
     stash = f"_res_cleared_{sender._meta.label_lower}"
     if action == "pre_clear":
         instance.__dict__[stash] = list(

@@ -137,6 +137,8 @@ NO_RESET_CASES: list[tuple[str, Callable[[dict], Any]]] = [
         lambda p: Group.objects.create(name="x").permissions.add(perm()),
     ),
     ("user created", lambda p: User.objects.create_user("dave")),
+    ("user joins a group again", lambda p: p["alice"].groups.add(p["editors"])),
+    ("group gains no members", lambda p: p["editors"].user_set.add()),
 ]
 
 
