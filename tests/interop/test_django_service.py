@@ -72,12 +72,13 @@ async def wait_until_serving(nats_url: str, subject: str, process: Process) -> N
 
 
 @pytest.fixture
-def publisher(settings, nats_url: str, monkeypatch) -> publisher_module.Publisher:
-    """A publisher of this process's own, connected to the test NATS server."""
+def publisher(settings, nats_url: str, monkeypatch) -> Iterator[publisher_module.Publisher]:
+    """This process's publisher for the test: a new one, on the test NATS server, closed afterwards."""
     settings.RES_BRIDGE = {**settings.RES_BRIDGE, "NATS_URL": nats_url}
     fresh = publisher_module.Publisher()
     monkeypatch.setattr(publisher_module, "publisher", fresh)
-    return fresh
+    yield fresh
+    fresh.close()
 
 
 @pytest.mark.django_db(transaction=True)
