@@ -6,8 +6,8 @@
 - ``token``: a DRF token from the ``Authorization: Token <key>`` header (with ``rest_framework.authtoken``).
 - ``logout``: clears the connection's token.
 - ``refresh``: called for each connection named in a ``system.tokenReset``: re-issues the token while its
-  user is active and, for a token from a session or a DRF token, while that credential (still in the
-  connection's headers) is valid; clears it otherwise.
+  user is active and what it came from still holds: the user's password (as a Django session would), the
+  session or the DRF token (still in the connection's headers); clears it otherwise.
 
 A failed login leaves the token as it was. Tokens never carry a credential, only its fingerprint.
 """
@@ -31,7 +31,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from res_protocol import ResError, errors
 
-from .tokens import fingerprint, token_for, user_from_token
+from .tokens import Token, fingerprint, token_for, user_from_token
 
 
 def handle(request: Any) -> Any:
@@ -52,7 +52,7 @@ def login(request: Any) -> dict[str, Any]:
     user = authenticate(None, username=username, password=password)
     if user is None:
         raise errors.ACCESS_DENIED.with_message("Invalid username or password")
-    return _log_in(request, user, token_for(user))
+    return _log_in(request, user, token_for(user, password=user.get_session_auth_hash()))
 
 
 def session(request: Any) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def user_payload(user: AbstractBaseUser) -> dict[str, Any]:
     }
 
 
-def _log_in(request: Any, user: AbstractBaseUser, new_token: dict[str, Any]) -> dict[str, Any]:
+def _log_in(request: Any, user: AbstractBaseUser, new_token: Token) -> dict[str, Any]:
     request.set_token(new_token, new_token["tid"])
     return {"user": user_payload(user)}
 
@@ -112,7 +112,7 @@ class HeaderCredential:
         user = self.user_of(key) if key else None
         if user is None:
             raise self.denied
-        return _log_in(request, user, token_for(user, **{self.name: fingerprint(key)}))
+        return _log_in(request, user, token_for(user, **{self.name: key}))
 
     def still_holds(self, request: Any, current: dict[str, Any], user: AbstractBaseUser) -> bool:
         key = self.read(request)
@@ -126,6 +126,10 @@ def _still_holds(request: Any, current: Any) -> bool:
     user = user_from_token(current)
     if not user.is_authenticated:
         return False
+    if "password" in current and not constant_time_compare(
+        fingerprint(user.get_session_auth_hash()), str(current["password"])
+    ):
+        return False  # the password changed since this login
     credential = next((c for c in CREDENTIALS if c.name in current), None)
     return credential is None or credential.still_holds(request, current, user)
 

@@ -4,7 +4,7 @@
   ``system.reset`` with the rule's pattern (old and new) as access patterns, so gateways re-check access on
   every matching resource.
 - A user's groups or permissions, a group's permissions, a group deleted, a user's active, staff or
-  superuser flag changed, a user deleted, a DRF token deleted, a logout through Django:
+  superuser flag or password changed, a user deleted, a DRF token deleted, a logout through Django:
   ``system.tokenReset`` with the users' tids and the refresh subject, so gateways have every connection of
   those users re-authenticated (``refresh`` re-issues or clears the token, and access is checked again).
 
@@ -30,8 +30,8 @@ from . import publisher
 from .models import AccessRule, RulesRevision
 from .tokens import refresh_subject, tid_for
 
-#: User fields whose change alters what the user may do.
-USER_FLAGS = ("is_active", "is_staff", "is_superuser")
+#: User fields whose change alters what the user may do, or ends their logins (the password).
+USER_FIELDS = ("is_active", "is_staff", "is_superuser", "password")
 
 
 def connect_signals() -> None:
@@ -41,7 +41,7 @@ def connect_signals() -> None:
     pre_save.connect(_remember_rule_pattern, sender=AccessRule, dispatch_uid=uid + "rule_pre_save")
     post_save.connect(_rule_changed, sender=AccessRule, dispatch_uid=uid + "rule_saved")
     post_delete.connect(_rule_changed, sender=AccessRule, dispatch_uid=uid + "rule_deleted")
-    pre_save.connect(_remember_user_flags, sender=user_model, dispatch_uid=uid + "user_pre_save")
+    pre_save.connect(_remember_user_fields, sender=user_model, dispatch_uid=uid + "user_pre_save")
     post_save.connect(_user_saved, sender=user_model, dispatch_uid=uid + "user_saved")
     post_delete.connect(_user_deleted, sender=user_model, dispatch_uid=uid + "user_deleted")
     pre_delete.connect(_group_deleted, sender=Group, dispatch_uid=uid + "group_deleted")
@@ -95,18 +95,20 @@ def _rule_changed(sender: type[AccessRule], instance: AccessRule, **kwargs: Any)
 # Users, groups, permissions
 
 
-def _remember_user_flags(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
+def _remember_user_fields(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
     update_fields = kwargs.get("update_fields")
-    if raw or instance.pk is None or (update_fields is not None and not set(update_fields) & set(USER_FLAGS)):
+    if raw or instance.pk is None:
         return
-    flags = [f for f in USER_FLAGS if hasattr(instance, f)]
-    if flags:
-        instance._res_previous_flags = sender._default_manager.filter(pk=instance.pk).values(*flags).first()
+    fields = [
+        f for f in USER_FIELDS if hasattr(instance, f) and (update_fields is None or f in update_fields)
+    ]
+    if fields:
+        instance._res_previous = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
 
 
 def _user_saved(sender: type[Model], instance: Model, created: bool, **kwargs: Any) -> None:
-    previous = instance.__dict__.pop("_res_previous_flags", None)
-    if previous and any(getattr(instance, flag) != value for flag, value in previous.items()):
+    previous = instance.__dict__.pop("_res_previous", None)
+    if previous and any(getattr(instance, field) != value for field, value in previous.items()):
         reset_tokens([instance.pk])
 
 

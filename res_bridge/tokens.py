@@ -1,9 +1,9 @@
 """Connection tokens for Django users: their shape, their tid, and the user a token stands for.
 
-A token is ``{"user_id": <pk>, "tid": "user.<pk>"}``. A token obtained from a Django session or a DRF token
-also holds a fingerprint of it (``"session"`` / ``"drf_token"``), never the credential itself: tokens travel
-to every service on the bus. Every connection of a user shares the tid, so one ``system.tokenReset``
-reaches them all.
+A token is ``{"user_id": <pk>, "tid": "user.<pk>"}`` plus a fingerprint of what it came from: the user's
+password (``"password"``, from Django's session auth hash), a Django session (``"session"``) or a DRF token
+(``"drf_token"``); never the credential itself, as tokens travel to every service on the bus. Every
+connection of a user shares the tid, so one ``system.tokenReset`` reaches them all.
 """
 
 from __future__ import annotations
@@ -35,9 +35,13 @@ def fingerprint(credential: str) -> str:
     return salted_hmac("res_bridge.tokens.fingerprint", credential, algorithm="sha256").hexdigest()
 
 
-def token_for(user: AbstractBaseUser, **source: str) -> Token:
-    """The token for ``user``; ``source`` fingerprints the session or DRF token it came from, if any."""
-    return {"user_id": user.pk, "tid": tid_for(user.pk), **source}
+def token_for(user: AbstractBaseUser, **credentials: str) -> Token:
+    """The token for ``user``, with the fingerprint of each credential it came from."""
+    return {
+        "user_id": user.pk,
+        "tid": tid_for(user.pk),
+        **{k: fingerprint(v) for k, v in credentials.items()},
+    }
 
 
 def user_id_from_token(token: Any) -> Any:

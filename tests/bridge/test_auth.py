@@ -52,7 +52,8 @@ def test_login_sets_the_token_and_returns_the_user(alice: User) -> None:
     request = auth_request("login", params={"username": "alice", "password": "demo"}, token=None)
     result = auth.handle(request)
     assert result == {"user": {"id": alice.pk, "username": "alice", "is_staff": True}}
-    assert token_events(request) == [{"token": alice_token(alice), "tid": f"user.{alice.pk}"}]
+    token = alice_token(alice, password=alice.get_session_auth_hash())
+    assert token_events(request) == [{"token": token, "tid": f"user.{alice.pk}"}]
 
 
 @pytest.mark.parametrize(
@@ -192,6 +193,14 @@ def test_refresh_reissues_a_token_that_still_holds(alice: User) -> None:
     api_key = ApiToken.objects.create(user=alice).key
     token = alice_token(alice, drf_token=api_key)
     assert refreshed(token, authorization(api_key)) == [{"token": token, "tid": f"user.{alice.pk}"}]
+
+
+def test_refresh_clears_a_login_token_once_the_password_changed(alice: User) -> None:
+    token = alice_token(alice, password=alice.get_session_auth_hash())
+    assert refreshed(token) == [{"token": token, "tid": f"user.{alice.pk}"}]
+    alice.set_password("changed")
+    alice.save()
+    assert refreshed(token) == [{"token": None}]
 
 
 def test_refresh_clears_a_token_whose_user_is_inactive_or_gone(alice: User) -> None:

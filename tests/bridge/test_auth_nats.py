@@ -45,7 +45,10 @@ async def test_login_publishes_the_token_before_the_reply(service, ask, record, 
     )
     assert reply == {"result": {"user": {"id": bob.pk, "username": "bob", "is_staff": False}}}
     assert await tokens.settle(nc) == [
-        (f"conn.{CID}.token", {"token": bob_token(bob), "tid": f"user.{bob.pk}"})
+        (
+            f"conn.{CID}.token",
+            {"token": bob_token(bob, password=bob.get_session_auth_hash()), "tid": f"user.{bob.pk}"},
+        )
     ]
 
 

@@ -95,6 +95,11 @@ def set_flag(name: str, value: bool) -> Callable[[dict], None]:
     return change
 
 
+def set_password(p: dict) -> None:
+    p["alice"].set_password("changed")
+    p["alice"].save(update_fields=["password"])
+
+
 TOKEN_RESET_CASES: list[tuple[str, Callable[[dict], Any], list[str]]] = [
     ("user joins group", lambda p: p["carol"].groups.add(p["editors"]), ["carol"]),
     ("user leaves group", lambda p: p["alice"].groups.remove(p["editors"]), ["alice"]),
@@ -111,6 +116,7 @@ TOKEN_RESET_CASES: list[tuple[str, Callable[[dict], Any], list[str]]] = [
     ("user deactivated", set_flag("is_active", False), ["alice"]),
     ("user made staff", set_flag("is_staff", True), ["alice"]),
     ("user made superuser", set_flag("is_superuser", True), ["alice"]),
+    ("password changed", set_password, ["alice"]),
     ("user deleted", lambda p: p["alice"].delete(), ["alice"]),
     ("group deleted", lambda p: p["editors"].delete(), ["alice", "bob"]),
     ("API token deleted", lambda p: ApiToken.objects.create(user=p["bob"]).delete(), ["bob"]),
