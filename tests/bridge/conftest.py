@@ -9,7 +9,7 @@ from typing import Any
 
 import nats
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from res_bridge.publisher import round_trip
 from res_bridge.service import Service
@@ -86,5 +86,5 @@ def ask(nc: Any):
 
 
 def db(func: Any) -> Any:
-    """Run ORM code from an async test."""
-    return sync_to_async(func, thread_sensitive=True)
+    """Run ORM code from an async test (closing the connection afterwards, as Channels does)."""
+    return database_sync_to_async(func)

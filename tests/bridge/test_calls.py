@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from library.models import Book, Loan, Shelf
+from res_bridge.tokens import token_for
 from tests.bridge.conftest import db
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,10 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def call(params=None, token=None) -> dict:
     return {"cid": "conn1", "token": token, "params": params}
-
-
-def token_for(user: User) -> dict:
-    return {"user_id": user.pk, "tid": f"user.{user.pk}"}
 
 
 def invalid(message: str, data: dict) -> dict:
