@@ -273,6 +273,8 @@ class Stack:
                 failure = await self._watch()
         finally:
             await self._stop_all()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
         if failure is not None:
             print(f"error: {failure}; the rest was stopped", flush=True)
             return 1
