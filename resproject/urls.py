@@ -1,12 +1,10 @@
-import re
-
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 
-from res_gateway.conf import gateway_settings
+from res_gateway.http.urls import api_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    re_path("^" + re.escape(gateway_settings.api_path.lstrip("/")), include("res_gateway.http.urls")),
+    api_urls(),
     path("", include("library.urls")),
 ]

@@ -1,4 +1,4 @@
-"""HTTP requests counted per verb on the metrics endpoint of ``manage.py rungateway``."""
+"""The REST bridge in ``manage.py rungateway``: flags that shape it, requests counted in metrics."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ import pytest
 from tests.support import Process, free_port, manage, wait_for_port
 
 from .conftest import serve_resources
+from .resources import MODEL
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def rungateway(nats_url: str) -> Iterator[tuple[str, str]]:
     port, metrics_port = free_port(), free_port()
     process: Process = manage(
         "rungateway",
         "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), "--metricsport", str(metrics_port),
-        "--putmethod", "set",
+        "--putmethod", "set", "--apipath", "/rest", "--apiencoding", "jsonflat",
     )  # fmt: skip
     try:
         wait_for_port(port, proc=process.proc)
@@ -44,12 +45,12 @@ async def test_requests_are_counted_per_verb(rungateway, service):
     service.auto("call.test.model.set", {"result": None})
     async with httpx.AsyncClient(base_url=url) as client:
         before = http_counts((await client.get(metrics_url)).text)
-        assert (await client.get("/api/test/model")).status_code == 200
-        assert (await client.head("/api/test/model")).status_code == 200
-        assert (await client.post("/api/test/model/method")).status_code == 204
-        assert (await client.put("/api/test/model")).status_code == 204
-        assert (await client.patch("/api/test/model")).status_code == 405  # unmapped: not counted
-        assert (await client.options("/api/test/model")).status_code == 200  # not counted
+        assert (await client.get("/rest/test/model")).status_code == 200
+        assert (await client.head("/rest/test/model")).status_code == 200
+        assert (await client.post("/rest/test/model/method")).status_code == 204
+        assert (await client.put("/rest/test/model")).status_code == 204
+        assert (await client.patch("/rest/test/model")).status_code == 405  # unmapped: not counted
+        assert (await client.options("/rest/test/model")).status_code == 200  # not counted
         after = http_counts((await client.get(metrics_url)).text)
     verbs = ("GET", "POST", "PUT", "DELETE", "PATCH")
     assert {m: after.get(m, 0) - before.get(m, 0) for m in verbs} == {
@@ -59,3 +60,14 @@ async def test_requests_are_counted_per_verb(rungateway, service):
         "DELETE": 0,
         "PATCH": 0,
     }
+
+
+async def test_flags_set_the_api_path_encoding_and_verbs(rungateway, service):
+    url, _ = rungateway
+    serve_resources(service)
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/rest/test/model/parent")
+        assert response.json() == {"name": "parent", "child": MODEL}
+        assert (await client.get("/api/test.model")).headers["content-type"].startswith("text/html")
+        response = await client.options("/rest/test/model")
+        assert response.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS, POST, PUT"
