@@ -78,6 +78,13 @@ class PrefixedWriter(io.TextIOBase):
 # --- checks before anything starts ----------------------------------------------------------------------
 
 
+def env_port(name: str, default: int) -> int:
+    value = os.environ.get(name, "") or str(default)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise StackError(f"{name}={value} is not a port number: use one from 1 to 65535")
+    return int(value)
+
+
 def check_port_free(addr: str, port: int, what: str, hint: str) -> None:
     with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -324,7 +331,7 @@ def port_open(port: int, host: str) -> bool:
 def plan() -> tuple[list[Component], dict[str, str], str]:
     """Check the input, prepare the project, and return the components to start, their env and the banner."""
     addr = os.environ.get("ADDR", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8080"))
+    port = env_port("PORT", 8080)
     check_port_free(
         addr, port, "the gateway", "stop what uses it, or choose another with PORT=<port> make run"
     )
@@ -340,7 +347,7 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
     elif "NATS_PORT" not in os.environ and nats_answers(f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"):
         nats_url, nats_note = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", "already running here"
     else:
-        nats_port = int(os.environ.get("NATS_PORT", DEFAULT_NATS_PORT))
+        nats_port = env_port("NATS_PORT", DEFAULT_NATS_PORT)
         check_port_free("127.0.0.1", nats_port, "NATS", "stop what uses it, or choose another with NATS_PORT")
         binary = Path(sys.executable).parent / "nats-server"
         if not binary.exists():

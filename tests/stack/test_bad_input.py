@@ -45,8 +45,13 @@ def database_unopenable(port: int) -> dict[str, str]:
     return {"DATABASE_URL": "sqlite:////nonexistent-directory/db.sqlite3"}
 
 
+def port_not_a_number(port: int) -> dict[str, str]:
+    return {"PORT": "80a"}
+
+
 CASES = [
     (port_taken, "the gateway port", "PORT="),
+    (port_not_a_number, "PORT=80a is not a port number", "1 to 65535"),
     (nats_nowhere, "does not answer", "unset NATS_URL"),
     (nats_port_taken, "NATS port", "NATS_PORT"),
     (database_nowhere, "cannot reach the database", "DATABASE_URL"),
