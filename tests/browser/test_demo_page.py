@@ -89,6 +89,15 @@ def test_bob_reads_shelves_but_may_not_edit_them(open_page) -> None:
     mine.locator(".editor button[type=submit]").click()
     expect(bob.locator("#shelves .shelf-name").first).to_have_text(renamed, timeout=TIMEOUT)
 
+    # A shelf lists its books by reference: renaming a book in the list renames it on the shelf.
+    book = alice.locator("#books .book", has_text="Brave New World")
+    book.locator(".edit").click()
+    book.locator(".edit-title").fill("Brave New Shelf World")
+    book.locator(".editor button[type=submit]").click()
+    expect(bob.locator("#shelves .shelf-books", has_text="Brave New Shelf World")).to_have_count(
+        1, timeout=TIMEOUT
+    )
+
 
 def test_a_django_session_signs_the_page_in(open_page, stack) -> None:
     page = open_page()

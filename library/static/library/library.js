@@ -159,13 +159,9 @@ $("#new-book").addEventListener("submit", (event) => {
 
 // --- shelves --------------------------------------------------------------------------------------------
 
-/** Who owns a shelf, as far as the model tells (`owner_id`, or an owner reference with a username). */
 function ownerText(shelf) {
-  const owner = shelf.owner;
-  if (owner && typeof owner === "object" && owner.username) return `owned by ${owner.username}`;
-  const id = shelf.owner_id ?? owner;
-  if (id == null) return "";
-  return currentUser && id === currentUser.id ? "your shelf" : `owned by user #${id}`;
+  if (shelf.owner_id == null) return "";
+  return shelf.owner_id === currentUser?.id ? "your shelf" : `owned by user #${shelf.owner_id}`;
 }
 
 /** Keeps `el` showing the titles of the books in `shelfBooks`; returns an unbind. */
@@ -210,17 +206,9 @@ function shelfRow(shelf) {
   render();
   shelf.on("change", render);
 
-  let unbindTitles = () => {};
-  let disposed = false;
-  const linked = shelf.books && typeof shelf.books.toArray === "function";
-  (linked ? Promise.resolve(shelf.books) : client.get(`${shelf.getResourceId()}.books`))
-    .then((shelfBooks) => {
-      if (!disposed) unbindTitles = bindTitles(shelfBooks, $(".shelf-books", el));
-    })
-    .catch((err) => ($(".shelf-books", el).textContent = err.message));
-
+  // `books` is a reference to the shelf's collection (library.shelf.<id>.books), followed by the gateway.
+  const unbindTitles = shelf.books ? bindTitles(shelf.books, $(".shelf-books", el)) : () => {};
   const dispose = () => {
-    disposed = true;
     shelf.off("change", render);
     unbindTitles();
   };
