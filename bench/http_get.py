@@ -2,8 +2,9 @@
 
 Starts its own nats-server (from the wheel), the gateway (``manage.py rungateway`` on a free loopback port,
 resources kept cached for a minute) and a tiny service (nats-py, in this process) that answers access and
-get requests. Then ``--concurrency`` httpx workers send ``--requests`` GETs of one model with a reference
-(bounded by ``--seconds``). Prints requests/s, p50/p99 latency, statuses, and how many get and access
+get requests. Then ``--concurrency`` keep-alive connections (a tiny asyncio client, so the load generator
+stays cheap) send ``--requests`` GETs of one model with a reference (bounded by ``--seconds``). Prints
+requests/s, p50/p99 latency, the gateway's CPU time per request, statuses, and how many get and access
 requests reached the service (a cached resource is fetched once; access is asked per HTTP request, as
 resgate does). The load generator shares the machine's cores with the gateway: the figures are a floor.
 
@@ -21,13 +22,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import nats
 from nats.aio.msg import Msg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fanout import cpu_seconds, group_pids  # noqa: E402
 from res_protocol import result_payload  # noqa: E402
 from tests.support import NatsServer, Process, free_port, manage, wait_for_port  # noqa: E402
 
@@ -63,35 +64,50 @@ async def serve(nats_url: str, seen: Counter[str]) -> nats.NATS:
     return nc
 
 
-async def load(url: str, concurrency: int, requests: int, seconds: float) -> None:
+async def fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One keep-alive HTTP/1.1 exchange; returns the status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(
+        (int(v) for k, _, v in (h.partition(b":") for h in lines[1:]) if k.lower() == b"content-length"), 0
+    )
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
+async def load(url: str, concurrency: int, requests: int, seconds: float, gateway_pid: int) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET /api/bench/model HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     remaining = requests
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        await client.get("/api/bench/model")  # warm the cache and the NATS connection
-
-        async def worker() -> None:
-            nonlocal remaining
+    async def worker() -> None:
+        nonlocal remaining
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            await fetch(reader, writer, request)  # the first request warms the cache
             while remaining > 0 and time.monotonic() < deadline:
                 remaining -= 1
                 start = time.perf_counter()
-                response = await client.get("/api/bench/model")
+                statuses[await fetch(reader, writer, request)] += 1
                 latencies.append(time.perf_counter() - start)
-                statuses[response.status_code] += 1
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    pids = group_pids(gateway_pid)
+    cpu_before, started = cpu_seconds(pids), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pids) - cpu_before
 
     done = len(latencies)
     quantiles = statistics.quantiles(latencies, n=100) if done > 1 else [0.0] * 99
     print(f"GET /api/bench/model, concurrency {concurrency}: {done} requests in {elapsed:.2f} s")
     print(f"  {done / elapsed:,.0f} requests/s; latency p50 {quantiles[49] * 1000:.1f} ms, "
           f"p99 {quantiles[98] * 1000:.1f} ms")  # fmt: skip
-    print(f"  statuses: {dict(statuses)}")
+    print(f"  gateway CPU {cpu * 1000 / max(done, 1):.2f} ms per request; statuses: {dict(statuses)}")
 
 
 async def main() -> None:
@@ -106,7 +122,7 @@ async def main() -> None:
     seen: Counter[str] = Counter()
     nc = await serve(nats_server.url, seen)
     try:
-        await load(url, args.concurrency, args.requests, args.seconds)
+        await load(url, args.concurrency, args.requests, args.seconds, gateway.pid)
         print(f"  service saw {seen['get']} get and {seen['access']} access requests")
     finally:
         await nc.close()
