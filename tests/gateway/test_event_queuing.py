@@ -1,0 +1,91 @@
+"""Event order and fan-out: held events, references loading in order, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from tests.gateway.common import respond_get, serve, subscribe, value
+
+MODEL = value("test.model")
+
+
+async def test_events_queue_behind_event_loading_reference(client, service):
+    await subscribe(client, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.model"}, 1)
+    req1 = await service.get_request("get.test.model")
+    await service.publish_add("test.collection", {"rid": "test.model2"}, 2)
+    await service.publish_add("test.collection", "newValue", 3)
+    await respond_get(req1)
+    assert await client.get_event() == {
+        "event": "test.collection.add",
+        "data": {"idx": 1, "value": {"rid": "test.model"}, "models": {"test.model": MODEL}},
+    }
+    req2 = await service.get_request("get.test.model2")
+    await client.assert_no_message()
+    await req2.respond_model(MODEL)
+    assert await client.get_event() == {
+        "event": "test.collection.add",
+        "data": {"idx": 2, "value": {"rid": "test.model2"}, "models": {"test.model2": MODEL}},
+    }
+    assert await client.get_event() == {
+        "event": "test.collection.add",
+        "data": {"idx": 3, "value": "newValue"},
+    }
+
+
+async def test_event_with_already_sent_reference_is_not_held(client, service):
+    await subscribe(client, service, "test.collection.parent", "test.collection")
+    await service.publish_add("test.collection.parent", {"rid": "test.collection"}, 2)
+    assert await client.get_event() == {
+        "event": "test.collection.parent.add",
+        "data": {"idx": 2, "value": {"rid": "test.collection"}},
+    }
+
+
+async def test_same_event_is_sent_to_clients_of_different_versions(connect, service):
+    serve(service, "test.model")
+    modern, legacy = await connect(), await connect(version=None)
+    for c in (modern, legacy):
+        await c.send("subscribe.test.model").result()
+    await service.publish_change("test.model", {"soft": {"rid": "test.x", "soft": True}})
+    assert (await modern.get_event())["data"] == {"values": {"soft": {"rid": "test.x", "soft": True}}}
+    assert (await legacy.get_event())["data"] == {"values": {"soft": "test.x"}}
+
+
+def stalled_client(port: int, request: str) -> socket.socket:
+    """A raw WebSocket client that sends one request and then never reads (tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101")
+    payload = request.encode()
+    mask = b"\x01\x02\x03\x04"
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    assert b"models" in sock.recv(4096)  # the response: subscribed
+    return sock
+
+
+async def test_slow_client_is_disconnected_others_unaffected(start_gateway, service, connect):
+    gw = start_gateway(sendQueueSize=8)
+    serve(service, "test.model")
+    fast = await connect(gw.ws_url)
+    await fast.send("subscribe.test.model").result()
+    stalled = await asyncio.to_thread(stalled_client, gw.port, '{"id":1,"method":"subscribe.test.model"}')
+    try:
+        count = 200
+        for n in range(count):
+            await service.publish_change("test.model", {"blob": f"{n}" + "x" * 60000, "n": n})
+        for n in range(count):
+            assert (await fast.get_event(wait=10))["data"]["values"]["n"] == n
+        assert "send queue full" in gw.output()
+    finally:
+        stalled.close()
