@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,29 +25,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
-@dataclass
-class Stack:
-    """The demo stack (service and gateway) on its own NATS server and SQLite file."""
-
-    url: str
-    env: dict[str, str]
-
-    def manage_shell(self, code: str) -> str:
-        """Run ORM code in a separate Django process on the stack's database and NATS, like an admin would."""
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo stack (service and gateway, started by the runner) on its own NATS server and SQLite file."""
     nats = NatsServer()
     port = free_port()
     env = {
@@ -67,7 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             if runner.proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the stack did not start:\n{runner.output()}")
             time.sleep(0.2)
-        yield Stack(f"http://127.0.0.1:{port}", {**os.environ, **env})
+        yield f"http://127.0.0.1:{port}"
     finally:
         runner.stop()
         nats.stop()
@@ -85,7 +62,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def open_page(browser, stack: Stack, request: pytest.FixtureRequest):
+def open_page(browser, demo_url: str, request: pytest.FixtureRequest):
     """``open_page()``: a new window (its own cookies) on the demo page; screenshots of each at teardown."""
     contexts = []
 
@@ -93,7 +70,7 @@ def open_page(browser, stack: Stack, request: pytest.FixtureRequest):
         context = browser.new_context()
         contexts.append(context)
         page = context.new_page()
-        page.goto(stack.url + "/")
+        page.goto(demo_url + "/")
         return page
 
     yield open_page
