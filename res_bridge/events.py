@@ -184,7 +184,10 @@ def _moves(
     before, after = _places(resource, old), _places(resource, new)
     value = ref(resource.rid_for(instance))
     messages = []
+    moved = old is None or new is None or _sort_key(resource, old) != _sort_key(resource, new)
     for name, queryset in before.items():
+        if name in after and not moved:
+            continue
         old_idx = _index(resource, queryset.exclude(pk=pk), old)
         if name not in after:
             messages.append(_remove(name, old_idx))
@@ -196,6 +199,10 @@ def _moves(
         if name not in before:
             messages.append(_add(name, value, _index(resource, queryset.exclude(pk=pk), new)))
     return messages
+
+
+def _sort_key(resource: ModelResource, state: State) -> list[Any]:
+    return [state.get(attname) for attname in resource.order_attnames]
 
 
 def _index(resource: ModelResource, queryset: models.QuerySet, state: Any) -> int:

@@ -57,6 +57,7 @@ class Publisher:
         self._idle = threading.Event()
         self._nc: Any = None
         self._task: asyncio.Task | None = None
+        self._sent = self._confirmed = 0  # messages handed to NATS, and known to have reached it
 
     @property
     def connected(self) -> bool:
@@ -89,12 +90,16 @@ class Publisher:
                 pending = len(self._buffer)
             logger.warning("%d RES messages not delivered: NATS is unreachable", pending)
             return False
+        sent = self._sent
+        if sent == self._confirmed:
+            return True
         future = asyncio.run_coroutine_threadsafe(round_trip(self._nc, timeout), self._loop)  # type: ignore[arg-type]
         try:
             future.result(timeout + 1)
         except Exception as e:  # noqa: BLE001 - a flush that fails must not break the caller
             logger.warning("flushing RES messages failed: %s", e)
             return False
+        self._confirmed = max(self._confirmed, sent)
         return True
 
     def close(self, timeout: float | None = None) -> None:
@@ -175,6 +180,7 @@ class Publisher:
                     return
             try:
                 await self._nc.publish(*item)
+                self._sent += 1
             except Exception as e:  # noqa: BLE001 - keep the message for the next connection
                 logger.warning("publishing %s failed: %s", item[0], e)
                 with self._lock:

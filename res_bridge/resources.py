@@ -114,6 +114,12 @@ class ModelResource:
         return ordering
 
     @cached_property
+    def order_attnames(self) -> list[str]:
+        """The columns :attr:`order_by` sorts on."""
+        fields = [self.model_field(o.removeprefix("-")) for o in self.order_by]
+        return [self.opts.pk.attname if f is None else f.attname for f in fields]
+
+    @cached_property
     def max_page_size(self) -> int:
         return self.page_size or bridge_settings.MAX_PAGE_SIZE
 

@@ -1,0 +1,165 @@
+"""res_bridge benchmark: get requests per second answered from the database, and events per second
+published from ORM saves.
+
+Starts its own nats-server (from the wheel) and a fresh SQLite database in a temporary directory
+(``--database-url`` to use another, which must be empty: it is migrated and filled). Then:
+
+1. the RES service runs in this process; ``--concurrency`` NATS clients send ``--requests`` get
+   requests for random ``library.book.<id>`` models and for ``library.books`` query pages. Every
+   request reaches the database (there is no cache in the service): requests/s and p50/p99 latency.
+2. the service stops; ``--saves`` book saves (a changed title each) run in a worker thread, as in a
+   web process, and a NATS client counts the change events the publisher delivers: saves/s in the
+   caller, and events/s from the first save to the last event received.
+
+The load generator shares the machine's cores with the service: the figures are a floor.
+
+Run: ``.venv/bin/python bench/bridge.py [--books 1000] [--requests 5000] [--concurrency 20] [--saves 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nats
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import NatsServer  # noqa: E402
+
+
+def setup_django(database_url: str, nats_url: str) -> None:
+    os.environ.update(
+        {"DATABASE_URL": database_url, "NATS_URL": nats_url, "LOG_LEVEL": "WARNING"},
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resproject.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def make_books(count: int) -> list[int]:
+    from library.models import Book
+    from res_bridge import announce_reset
+
+    Book.objects.bulk_create(Book(title=f"Book {i}", author=f"Author {i % 50}") for i in range(count))
+    announce_reset(Book)
+    return list(Book.objects.values_list("pk", flat=True))
+
+
+async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: int) -> None:
+    from res_bridge.service import Service
+    from res_protocol import dumps, loads
+
+    service = Service(nats_url=nats_url)
+    await service.start()
+    clients = [await nats.connect(nats_url) for _ in range(concurrency)]
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+
+    async def worker(nc) -> None:
+        nonlocal remaining, errors
+        while remaining > 0:
+            remaining -= 1
+            if remaining % 5:
+                subject, payload = f"get.library.book.{random.choice(pks)}", b""
+            else:
+                page = random.randrange(max(1, len(pks) // 50))
+                subject, payload = "get.library.books", dumps({"query": f"limit=50&offset={page * 50}"})
+            start = time.perf_counter()
+            reply = loads((await nc.request(subject, payload, timeout=10)).data)
+            latencies.append(time.perf_counter() - start)
+            errors += "error" in reply
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(nc) for nc in clients))
+    elapsed = time.perf_counter() - began
+    for nc in clients:
+        await nc.close()
+    await service.stop()
+    latencies.sort()
+    print(
+        f"get: {len(latencies)} requests (4/5 models, 1/5 query pages of 50) in {elapsed:.2f}s, "
+        f"concurrency {concurrency}: {len(latencies) / elapsed:.0f} requests/s, "
+        f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
+        f"{errors} errors"
+    )
+
+
+async def bench_saves(nats_url: str, pks: list[int], saves: int) -> None:
+    from library.models import Book
+    from res_bridge.publisher import publisher, round_trip
+
+    nc = await nats.connect(nats_url)
+    received = 0
+    done = asyncio.Event()
+
+    async def on_change(msg) -> None:
+        nonlocal received
+        received += 1
+        if received == saves:
+            done.set()
+
+    await nc.subscribe("event.library.book.*.change", cb=on_change)
+    await round_trip(nc, 5)
+
+    def save_all() -> float:
+        loaded = list(Book.objects.filter(pk__in=pks[:100]))
+        start = time.perf_counter()
+        for i in range(saves):
+            book = loaded[i % len(loaded)]
+            book.title = f"Edition {i}"
+            book.save(update_fields=["title"])
+        return time.perf_counter() - start
+
+    began = time.perf_counter()
+    caller = await asyncio.to_thread(save_all)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), 60)
+    elapsed = time.perf_counter() - began
+    await asyncio.to_thread(publisher.close, 5)
+    await nc.close()
+    print(
+        f"events: {saves} saves in {caller:.2f}s ({saves / caller:.0f} saves/s in the caller); "
+        f"{received} change events received in {elapsed:.2f}s ({received / elapsed:.0f} events/s)"
+    )
+
+
+async def run(args: argparse.Namespace, nats_url: str) -> None:
+    pks = await asyncio.to_thread(make_books, args.books)
+    await bench_gets(nats_url, pks, args.requests, args.concurrency)
+    await bench_saves(nats_url, pks, args.saves)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--books", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--saves", type=int, default=2000)
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temporary directory)")
+    args = parser.parse_args()
+    server = NatsServer()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            setup_django(args.database_url or f"sqlite:///{tmp}/bench.sqlite3", server.url)
+            asyncio.run(run(args, server.url))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
