@@ -142,3 +142,17 @@ async def test_gateway_with_another_api_path(http, service):
     response = await client.get("/rest/test/model/parent")
     assert response.json() == {"name": "parent", "child": {"href": "/rest/test/model", "model": MODEL}}
     assert (await client.get("/api/test/model")).status_code == 404
+
+
+async def test_each_request_runs_on_a_fresh_connection_and_keeps_nothing(http, service):
+    client = http()
+    cids = []
+    for _ in range(2):
+        pending = asyncio.ensure_future(client.get("/api/test/model"))
+        requests = await service.get_requests(2)  # the resource is fetched again: nothing stayed subscribed
+        access = requests.get("access.test.model")
+        cids.append(access.data["cid"])
+        await access.respond_access(get=True)
+        await requests.get("get.test.model").respond_model(MODEL)
+        assert (await pending).json() == MODEL
+    assert cids[0] != cids[1]
