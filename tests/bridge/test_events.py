@@ -60,6 +60,7 @@ async def test_create_update_delete(service, events, nc):
 async def test_add_index_follows_the_collection_order(service, events, nc, monkeypatch):
     resource = registry.resource_for(Book)
     monkeypatch.setitem(resource.__dict__, "order_by", ["title", "pk"])
+    monkeypatch.delitem(resource.__dict__, "order_attnames", raising=False)
     b = await db(Book.objects.create)(title="B", author="x")
     d = await db(Book.objects.create)(title="D", author="x")
     a = await db(Book.objects.create)(title="A", author="x")
