@@ -10,6 +10,7 @@ through one bounded queue drained by its own writer task. The HTTP views use the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .gateway import Gateway
 
 logger = logging.getLogger("res_gateway.connection")
+trace = logging.getLogger("res_gateway.trace")  # every client message, at debug level (--trace)
 
 LEGACY = 1001001  # clients that sent no version (1.1.1)
 V120 = 1002000  # call/auth results wrapped as {"payload"} or resource responses
@@ -125,6 +127,9 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conn_sub: Any = None
+        throttle = gateway_settings.reference_throttle
+        # referenceThrottle: resources this connection loads at once
+        self.load_limit: Any = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
 
     @property
     def modern(self) -> bool:
@@ -170,6 +175,8 @@ class Connection:
         """Queue a message for the client; one that overflows the queue is disconnected."""
         if self._out is None or self.closed:
             return
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("ws %s send %s", self.cid, text)
         try:
             self._out.put_nowait(text)
         except asyncio.QueueFull:
@@ -208,6 +215,8 @@ class Connection:
 
     def receive(self, text: str | bytes) -> None:
         """Handle one client message; requests without a valid id are dropped silently."""
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("ws %s recv %s", self.cid, text)
         try:
             msg = loads(text)
         except ValueError:

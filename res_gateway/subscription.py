@@ -69,7 +69,8 @@ class Subscription:
 
     async def _load(self) -> None:
         try:
-            rs = await self.conn.gateway.cache.subscribe(self.cache_rid, self)
+            async with self.conn.load_limit:
+                rs = await self.conn.gateway.cache.subscribe(self.cache_rid, self)
         except ResError as e:
             self.error = e
             return

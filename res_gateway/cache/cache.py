@@ -9,6 +9,7 @@ events a service sent before it replied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections import deque
@@ -309,14 +310,6 @@ class EventSubscription:
         return await done
 
 
-class _NoLimit:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 class Cache:
     """Resources by name, fetched once and kept current for every connection of the process."""
 
@@ -326,7 +319,9 @@ class Cache:
         self.mq = mq
         self.timeout = timeout
         self.unsubscribe_delay = unsubscribe_delay
-        self.reset_limit: Any = asyncio.Semaphore(reset_throttle) if reset_throttle else _NoLimit()
+        self.reset_limit: Any = (
+            asyncio.Semaphore(reset_throttle) if reset_throttle else contextlib.nullcontext()
+        )
         self.event_subscriptions: dict[str, EventSubscription] = {}
 
     async def event_subscription(self, name: str) -> EventSubscription:

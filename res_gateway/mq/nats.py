@@ -22,6 +22,7 @@ from res_protocol import ResError, errors
 from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, StateHandler
 
 logger = logging.getLogger("res_gateway.mq")
+trace = logging.getLogger("res_gateway.trace")  # every NATS message, at debug level (--trace)
 
 _PRE_RESPONSE = re.compile(rb'timeout:"(\d+)"')
 NOT_CONNECTED = errors.internal_error("not connected to NATS")
@@ -110,6 +111,8 @@ class NatsClient:
         logger.error("NATS error: %s", e)
 
     async def _on_reply(self, msg: Msg) -> None:
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("nats <- %s: %s", msg.subject, msg.data)
         pending = self._pending.get(msg.subject)
         if pending is None:
             return
@@ -133,6 +136,8 @@ class NatsClient:
             raise NOT_CONNECTED
         pending = _Pending(asyncio.get_running_loop().create_future())
         self._pending[inbox] = pending
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("nats -> %s (%s): %s", subject, inbox, payload)
         try:
             await self.nc.publish(subject, payload, reply=inbox, headers=None)
             pending.restart(wait)
@@ -152,6 +157,8 @@ class NatsClient:
             raise errors.SUBJECT_TOO_LONG
 
         async def cb(msg: Msg) -> None:
+            if trace.isEnabledFor(logging.DEBUG):
+                trace.debug("nats <- %s: %s", msg.subject, msg.data)
             handler(msg.subject, msg.data)
 
         return _Subscription(await self.nc.subscribe(subject, cb=cb, pending_msgs_limit=self.buffer_size))

@@ -237,3 +237,22 @@ async def test_subscription_limit(start_gateway, service, connect):
         await c.send("subscribe.test.model").result()
     error = await c.send("subscribe.test.model").error()
     assert error == {"code": "system.subscriptionLimitExceeded", "message": "Subscription limit exceeded"}
+
+
+async def test_reference_throttle_limits_parallel_gets(start_gateway, service, connect):
+    gw = start_gateway(referenceThrottle=2)
+    c = await connect(gw.ws_url)
+    pending = c.send("subscribe.test.refs")
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.refs").respond_access(get=True)
+    await reqs.get("get.test.refs").respond_collection([{"rid": f"test.ref.{n}"} for n in range(4)])
+    first = await service.get_requests(2)
+    await service.assert_no_request()
+    await first.items[0].respond_model({})
+    third = await service.get_request()
+    await service.assert_no_request()
+    await first.items[1].respond_model({})
+    await third.respond_model({})
+    await (await service.get_request()).respond_model({})
+    result = await pending.result()
+    assert set(result["models"]) == {f"test.ref.{n}" for n in range(4)}
