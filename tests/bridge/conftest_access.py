@@ -16,7 +16,6 @@ import nats
 import pytest
 
 from res_bridge import publisher as publisher_module
-from res_bridge.revocation import connect_signals
 from res_protocol import loads
 
 __all__ = ["published", "recorder", "test_publisher"]
@@ -86,7 +85,6 @@ def published(
     test_publisher: publisher_module.Publisher, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     """``published()`` returns the messages published on ``system.>`` since the last call."""
-    connect_signals()
     monkeypatch.setattr(publisher_module, "publisher", test_publisher)
     recorder.take(test_publisher)  # drop what earlier tests left
     return lambda: recorder.take(test_publisher)

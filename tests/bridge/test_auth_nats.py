@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from res_bridge.models import AccessRule
-from res_bridge.revocation import connect_signals
 from res_bridge.tokens import fingerprint
 from tests.bridge.conftest import db
 
@@ -27,7 +26,6 @@ def fast_passwords(settings: Any) -> None:
 
 @pytest.fixture
 async def bob(service: Any) -> User:
-    connect_signals()
     user = await db(User.objects.create_user)("bob", password="demo")
     await db(AccessRule.objects.create)(pattern="library.shelves", applies_to="user", user=user)
     await service.flush()
