@@ -2,7 +2,8 @@
 
 - ``login`` {username, password}: Django's ``authenticate()``.
 - ``session``: the Django session named by the request's ``Cookie`` header (for header auth, or a
-  WebSocket whose upgrade request carried the cookie).
+  WebSocket whose upgrade request carried the cookie), from this site's pages only (checked by ``Origin``
+  against the host and ``CSRF_TRUSTED_ORIGINS``, as Django's CSRF check does).
 - ``token``: a DRF token from the ``Authorization: Token <key>`` header (with ``rest_framework.authtoken``).
 - ``logout``: clears the connection's token.
 - ``refresh``: called for each connection named in a ``system.tokenReset``: re-issues the token while its
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -26,6 +28,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
+from django.utils.http import is_same_domain
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -56,6 +59,10 @@ def login(request: Any) -> dict[str, Any]:
 
 
 def session(request: Any) -> dict[str, Any]:
+    if not _same_site(request):
+        raise errors.ACCESS_DENIED.with_message(
+            "Session cookies are accepted from this site's own pages only"
+        )
     return SESSION.log_in(request)
 
 
@@ -145,6 +152,28 @@ def _header(request: Any, name: str) -> list[str]:
         for value in values
         if isinstance(value, str)
     ]
+
+
+def _same_site(request: Any) -> bool:
+    """Whether a browser sent the request from this site, as Django's CSRF check tells it by ``Origin``.
+
+    A page on another site can open a WebSocket that carries this site's cookies; it must not log in with
+    them. Clients that send no ``Origin`` (not browsers) are not such pages.
+    """
+    origins = _header(request, "Origin")
+    if not origins:
+        return True
+    origin = urlsplit(origins[0])
+    if origin.netloc and origin.netloc.lower() == request.host.lower():
+        return True
+    for trusted in map(urlsplit, settings.CSRF_TRUSTED_ORIGINS):
+        if trusted.scheme != origin.scheme:
+            continue
+        if trusted.netloc == origin.netloc:
+            return True
+        if trusted.netloc.startswith("*.") and is_same_domain(origin.netloc, trusted.netloc[1:]):
+            return True
+    return False
 
 
 def _session_key(request: Any) -> str | None:

@@ -251,3 +251,35 @@ def test_user_from_token(alice: User) -> None:
     assert user_from_token(token_for(alice, session="abc")) == alice
     assert not user_from_token(None).is_authenticated
     assert not user_from_token({"user_id": alice.pk, "tid": "user.0"}).is_authenticated
+
+
+# (Origin header, host of the request, CSRF_TRUSTED_ORIGINS, accepted)
+ORIGIN_CASES = [
+    (None, "site.test:8080", [], True),
+    ("http://site.test:8080", "site.test:8080", [], True),
+    ("http://SITE.test:8080", "site.test:8080", [], True),
+    ("http://evil.test", "site.test:8080", [], False),
+    ("http://site.test:9000", "site.test:8080", [], False),
+    ("null", "site.test:8080", [], False),
+    ("http://app.test", "site.test:8080", ["http://app.test"], True),
+    ("https://app.test", "site.test:8080", ["http://app.test"], False),
+    ("https://a.app.test", "site.test:8080", ["https://*.app.test"], True),
+    ("https://evilapp.test", "site.test:8080", ["https://*.app.test"], False),
+]
+
+
+@pytest.mark.parametrize(("origin", "host", "trusted", "accepted"), ORIGIN_CASES)
+def test_session_cookies_are_taken_from_this_sites_pages_only(
+    alice: User, settings: Any, origin: str | None, host: str, trusted: list[str], accepted: bool
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    header = cookie(session_cookie(alice)) | ({"Origin": [origin]} if origin else {})
+    request = auth_request("session", header=header, host=host)
+    if accepted:
+        assert auth.handle(request)["user"]["username"] == "alice"
+    else:
+        with pytest.raises(ResError) as raised:
+            auth.handle(request)
+        assert raised.value.code == "system.accessDenied"
+        assert "this site's own pages" in raised.value.message
+        assert request.outbox == []
