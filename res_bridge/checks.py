@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,13 +126,23 @@ def _check_ordering(resource: ModelResource) -> Iterator[CheckMessage]:
 
 
 def _check_clashes(reg: Registry) -> Iterator[CheckMessage]:
-    counts = Counter(route.template.pattern for route in reg.routes)
-    for route in reg.routes:
-        if counts[route.template.pattern] > 1:
+    routes = reg.routes
+    for route in routes:
+        other = next((o for o in routes if o is not route and _overlap(route.template, o.template)), None)
+        if other is not None:
             yield Error(
-                f"{_label(route.resource)}: RID {route.template.text!r} clashes with another resource "
-                f"name ({route.template.pattern}).",
-                hint="Give every model, collection and relation its own resource name.",
+                f"{_label(route.resource)}: RID {route.template.text!r} clashes with "
+                f"{other.template.text!r} of {_label(other.resource)}.",
+                hint="Give every model, collection and relation its own resource names.",
                 obj=type(route.resource),
                 id="res_bridge.E002",
             )
+
+
+def _overlap(a: RidTemplate, b: RidTemplate) -> bool:
+    """Whether some resource name matches both templates."""
+    if len(a.tokens) != len(b.tokens):
+        return False
+    return all(
+        x == y or x.startswith("{") or y.startswith("{") for x, y in zip(a.tokens, b.tokens, strict=True)
+    )

@@ -31,11 +31,24 @@ CASES = [
         [
             (
                 "res_bridge.E002",
-                "BookResource: RID 'lib.book.{pk}' clashes with another resource name (lib.book.*).",
+                "BookResource: RID 'lib.book.{pk}' clashes with 'lib.book.{pk}' of LoanResource.",
             ),
             (
                 "res_bridge.E002",
-                "LoanResource: RID 'lib.book.{pk}' clashes with another resource name (lib.book.*).",
+                "LoanResource: RID 'lib.book.{pk}' clashes with 'lib.book.{pk}' of BookResource.",
+            ),
+        ],
+    ),
+    (
+        [resource(Book, **{**BOOK, "collection": "lib.loan.all"}), resource(Loan, **LOAN)],
+        [
+            (
+                "res_bridge.E002",
+                "BookResource: RID 'lib.loan.all' clashes with 'lib.loan.{pk}' of LoanResource.",
+            ),
+            (
+                "res_bridge.E002",
+                "LoanResource: RID 'lib.loan.{pk}' clashes with 'lib.loan.all' of BookResource.",
             ),
         ],
     ),
