@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import importlib
 import logging
@@ -61,6 +62,8 @@ class Service:
         self._queues: dict[str, deque[Job]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
+        self._subscriptions: list[Any] = []
+        self._sender: asyncio.Task | None = None
         self._stopped = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -86,9 +89,11 @@ class Service:
         )
         subjects = [f"{kind}.{pattern}" for pattern in self.patterns for kind in ("get", "call", "access")]
         subjects += [f"auth.{bridge_settings.AUTH_RID}.*", f"{QUERY_SUBJECT_PREFIX}.>"]
-        for subject in subjects:
+        self._subscriptions = [
             await self.nc.subscribe(subject, queue=self.queue_group, cb=self._on_message)
-        self._spawn(self._send_outgoing())
+            for subject in subjects
+        ]
+        self._sender = self._spawn(self._send_outgoing())
         publisher_module.publisher.attach(self)
         await self.reset()
         logger.info("RES service serving %s on %s", ", ".join(self.patterns), self.nc.connected_url.netloc)
@@ -109,12 +114,22 @@ class Service:
         return asyncio.run_coroutine_threadsafe(self.start(), loop)
 
     async def stop(self) -> None:
+        """Stop taking requests, finish those under way (up to 5 s), deliver what is queued, close."""
         if self.nc is None:
             return
         publisher_module.publisher.attach(None)
         self._stopped.set()
-        nc, self.nc = self.nc, None
-        await nc.drain()
+        for sub in self._subscriptions:
+            await sub.unsubscribe()
+        working = [task for task in self._tasks if task is not self._sender]
+        if working:
+            await asyncio.wait(working, timeout=5)
+        nc = self.nc
+        if nc.is_connected:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.flush(), 5)
+        self.nc = None
+        await nc.close()
         for task in list(self._tasks):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
@@ -194,19 +209,20 @@ class Service:
             await queue.popleft()()
         del self._queues[key]
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _handle(self, msg: Any, kind: str, name: str, method: str) -> None:
+        """Answer one request. What the handler published goes out first, and only if it succeeded."""
         request: Request | None = None
+        outbox: list[tuple[str, bytes]] = []
         try:
             request = Request.from_payload(kind, name, method, msg.data)
-            handler = getattr(self, f"_{kind}", None)
-            if handler is None:
-                raise errors.NOT_FOUND
-            result = await self._run(handler, request)
+            result = await self._run(getattr(self, f"_{kind}"), request)
+            outbox = request.outbox
             if isinstance(result, ResourceResponse):
                 reply = resource_payload(result.rid, request.reply_meta)
             else:
@@ -216,12 +232,11 @@ class Service:
         except Exception:
             logger.exception("%s request for %s failed", kind, name)
             reply = error_payload(errors.INTERNAL_ERROR)
-        if not msg.reply or self.nc is None:
-            return
         try:
-            for subject, data in request.outbox if request else ():
+            for subject, data in outbox:
                 await self.nc.publish(subject, data)
-            await self.nc.publish(msg.reply, reply)
+            if msg.reply:
+                await self.nc.publish(msg.reply, reply)
         except Exception as e:  # noqa: BLE001 - the connection went away; gateways time out
             logger.warning("replying to %s failed: %s", msg.subject, e)
 

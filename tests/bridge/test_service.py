@@ -17,7 +17,7 @@ from res_bridge.publisher import round_trip
 from res_bridge.registry import Registry
 from res_bridge.service import Service
 from res_bridge.tokens import token_for
-from res_protocol import dumps, loads
+from res_protocol import dumps, errors, loads
 from tests.bridge.conftest import Recorder, db
 from tests.support import NatsServer, free_port, manage
 
@@ -120,6 +120,38 @@ class FailingBooks(ModelResource):
         Book.objects.create(title="Half", author="Done")
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM no_such_table")
+
+
+class TokenBooks(ModelResource):
+    model = Book
+    rid = "tokens.book.{pk}"
+    collection = "tokens.books"
+
+    @call_method(detail=False)
+    def grant(self, request) -> str:
+        request.set_token({"granted": True}, "t1")
+        if request.params.get("fail"):
+            raise errors.invalid_params("refused")
+        return "ok"
+
+
+async def test_messages_of_a_failed_request_are_not_sent(nats_url, nc, record):
+    registry = Registry()
+    registry.register(TokenBooks)
+    service = Service(registry, nats_url=nats_url, queue_group=uuid.uuid4().hex)
+    await service.start()
+    try:
+        tokens = await record("conn.>")
+        reply = await nc.request(
+            "call.tokens.books.grant", dumps({"cid": "c9", "params": {"fail": True}}), timeout=5
+        )
+        assert loads(reply.data) == {"error": {"code": "system.invalidParams", "message": "refused"}}
+        assert await tokens.settle(nc) == []
+        reply = await nc.request("call.tokens.books.grant", dumps({"cid": "c9", "params": {}}), timeout=5)
+        assert loads(reply.data) == {"result": "ok"}
+        assert await tokens.settle(nc) == [("conn.c9.token", {"token": {"granted": True}, "tid": "t1"})]
+    finally:
+        await service.stop()
 
 
 async def test_a_database_error_rolls_back_and_answers_internal_error(nats_url, nc, record, caplog):
