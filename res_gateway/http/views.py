@@ -96,8 +96,11 @@ async def _reply(request: Awaitable[ServiceReply]) -> ServiceReply:
 
 
 def _access(reply: ServiceReply) -> Access | ResError:
+    """The access a reply grants, or the error it stands for (a null result is one, as in resgate)."""
     if reply.error is not None:
         return reply.error
+    if reply.result is None:
+        return errors.internal_error("response missing result")
     try:
         return Access.from_result(reply.result)
     except ResError as e:

@@ -61,7 +61,7 @@ async def test_query_resource_sends_the_raw_query(http, service, kind):
     [
         ({"result": {"get": False}}, 401, errors.CODE_ACCESS_DENIED),
         ({"result": {"call": "*"}}, 401, errors.CODE_ACCESS_DENIED),
-        ({"result": None}, 401, errors.CODE_ACCESS_DENIED),
+        ({"result": None}, 500, errors.CODE_INTERNAL_ERROR),
         ({"error": {"code": "system.forbidden", "message": "No"}}, 403, errors.CODE_FORBIDDEN),
         ({"error": {"code": "custom.error", "message": "Custom"}}, 400, "custom.error"),
         ({"result": {"get": "yes"}}, 500, errors.CODE_INTERNAL_ERROR),
