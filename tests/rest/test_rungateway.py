@@ -14,13 +14,13 @@ from .conftest import serve_resources
 from .resources import MODEL
 
 
-@pytest.fixture(scope="module")
-def rungateway(nats_url: str) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module", params=["uvicorn", "daphne"])
+def rungateway(request: pytest.FixtureRequest, nats_url: str) -> Iterator[tuple[str, str]]:
     port, metrics_port = free_port(), free_port()
     process: Process = manage(
         "rungateway",
         "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), "--metricsport", str(metrics_port),
-        "--putmethod", "set", "--apipath", "/rest", "--apiencoding", "jsonflat",
+        "--putmethod", "set", "--apipath", "/rest", "--apiencoding", "jsonflat", "--server", request.param,
     )  # fmt: skip
     try:
         wait_for_port(port, proc=process.proc)
@@ -69,5 +69,8 @@ async def test_flags_set_the_api_path_encoding_and_verbs(rungateway, service):
         response = await client.get("/rest/test/model/parent")
         assert response.json() == {"name": "parent", "child": MODEL}
         assert (await client.get("/api/test.model")).headers["content-type"].startswith("text/html")
+        service.auto("access.test.a/b", {"result": {"get": True}})
+        service.auto("get.test.a/b", {"result": {"model": {"escaped": True}}})
+        assert (await client.get("/rest/test/a%2Fb")).json() == {"escaped": True}  # the raw path is read
         response = await client.options("/rest/test/model")
         assert response.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS, POST, PUT"
