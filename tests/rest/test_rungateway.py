@@ -72,5 +72,8 @@ async def test_flags_set_the_api_path_encoding_and_verbs(rungateway, service):
         service.auto("access.test.a/b", {"result": {"get": True}})
         service.auto("get.test.a/b", {"result": {"model": {"escaped": True}}})
         assert (await client.get("/rest/test/a%2Fb")).json() == {"escaped": True}  # the raw path is read
+        # HEAD sends no body: the next request on the same connection still parses.
+        assert (await client.head("/rest/test/a%2Fb")).status_code == 200
+        assert (await client.get("/rest/test/a%2Fb")).json() == {"escaped": True}
         response = await client.options("/rest/test/model")
         assert response.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS, POST, PUT"
