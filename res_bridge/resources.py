@@ -226,13 +226,13 @@ class ModelResource:
 
     def call_set(self, request: Request, obj: models.Model) -> None:
         """``set``: a partial update; the change event goes out before the reply."""
-        serializer = self.get_serializer(obj, data=_params(request), partial=True)
+        serializer = self.get_serializer(obj, data=self.data_from(request), partial=True)
         self.validate(serializer)
         self.perform_update(serializer, request)
 
     def call_new(self, request: Request) -> ResourceResponse:
         """``new`` on the collection: create a row, reply with a reference to it."""
-        serializer = self.get_serializer(data=_params(request))
+        serializer = self.get_serializer(data=self.data_from(request))
         self.validate(serializer)
         obj = self.perform_create(serializer, request)
         return ResourceResponse(self.rid_for(obj))
@@ -249,6 +249,19 @@ class ModelResource:
     def call_destroy(self, request: Request, obj: models.Model) -> None:
         """``delete`` on the model resource itself."""
         self.perform_destroy(obj, request)
+
+    def data_from(self, request: Request) -> dict[str, Any]:
+        """The call's params as serializer data: a reference to a registered row becomes its key."""
+        data = dict(_params(request))
+        for name, field in self.reference_fields.items():
+            value = data.get(name)
+            rid = value.get("rid") if isinstance(value, dict) else None
+            if isinstance(rid, str):
+                target = self.registry.resource_for(field.related_model)
+                found = self.registry.template(target.rid).match(rid)
+                if found is not None:
+                    data[name] = found[target.lookup]
+        return data
 
     def validate(self, serializer: serializers.Serializer) -> None:
         if not serializer.is_valid():

@@ -6,6 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from library.models import Book, Loan, Shelf
+from res_bridge import ModelResource
+from res_bridge.registry import Registry
+from res_bridge.service import Service
 from res_bridge.tokens import token_for
 from tests.bridge.conftest import db
 
@@ -183,3 +186,59 @@ async def test_new_shelf_belongs_to_the_caller(service, ask):
     shelf = await db(Shelf.objects.get)(name="Later")
     assert reply == {"resource": {"rid": f"library.shelf.{shelf.pk}"}}
     assert shelf.owner_id == user.pk
+
+
+class LoanWithNew(ModelResource):
+    model = Loan
+    rid = "refs.loan.{pk}"
+    fields = ["id", "book", "due"]
+    collection = "refs.loans"
+
+    def perform_create(self, serializer, request):
+        return serializer.save(borrower=request.user)
+
+
+class BookForRefs(ModelResource):
+    model = Book
+    rid = "refs.book.{pk}"
+    fields = ["id", "title"]
+
+
+@pytest.mark.parametrize(
+    "book,expected",
+    [
+        ("{pk}", None),
+        ({"rid": "refs.book.{pk}"}, None),
+        ({"rid": "refs.book.999999"}, {"book": ['Invalid pk "999999" - object does not exist.']}),
+        ({"rid": "library.book.{pk}"}, {"book": ["Incorrect type. Expected pk value, received dict."]}),
+    ],
+)
+async def test_references_in_params_name_rows(nats_url, ask, book, expected):
+    registry = Registry()
+    registry.register(LoanWithNew)
+    registry.register(BookForRefs)
+    service = Service(registry, nats_url=nats_url, queue_group="refs")
+    await service.start()
+    try:
+        user, _ = await db(_reader_and_shelf)()
+        target = await db(Book.objects.create)(title="Referenced", author="X")
+        value = (
+            int(book.format(pk=target.pk))
+            if isinstance(book, str)
+            else {"rid": book["rid"].format(pk=target.pk)}
+        )
+        reply = await ask(
+            "call.refs.loans.new", call({"book": value, "due": "2030-05-06"}, token=token_for(user))
+        )
+        if expected is None:
+            loan = await db(Loan.objects.get)(book=target)
+            assert reply == {"resource": {"rid": f"refs.loan.{loan.pk}"}}
+            assert await ask(f"get.refs.loan.{loan.pk}") == {
+                "result": {
+                    "model": {"id": loan.pk, "book": {"rid": f"refs.book.{target.pk}"}, "due": "2030-05-06"}
+                }
+            }
+        else:
+            assert reply["error"]["data"] == expected
+    finally:
+        await service.stop()
