@@ -4,6 +4,7 @@ resource, database errors, and the runresservice command."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import nats
@@ -190,3 +191,21 @@ async def test_runresservice_command(nats_url, record, nc, tmp_path):
         assert loads(reply.data) == {"result": {"collection": [{"rid": "library.book.1"}]}}
     finally:
         assert process.stop() == 0
+
+
+async def test_started_on_the_loop_of_another_thread(nats_url, nc, record):
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    resets = await record("system.reset")
+    service = Service(nats_url=nats_url, queue_group=uuid.uuid4().hex)
+    try:
+        await asyncio.wrap_future(service.start_on(loop))
+        assert await resets.wait(1) == [RESET]
+        reply = await nc.request("get.library.books", b"", timeout=5)
+        assert loads(reply.data) == {"result": {"collection": []}}
+    finally:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(service.stop(), loop))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
