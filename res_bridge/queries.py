@@ -2,7 +2,9 @@
 
 ``author=Orwell&limit=10&offset=20&order=-title`` is parsed into a :class:`Query`; its
 :attr:`Query.normalized` form (sorted keys, default values left out) is what the get response
-carries as ``query``. Anything unknown, repeated, malformed or too large is ``system.invalidQuery``.
+carries as ``query``. A query of defaults only normalizes to ``limit=<page size>``, not to ``""``:
+gateways take an empty normalized query for the plain collection, which is not paged.
+Anything unknown, repeated, malformed or too large is ``system.invalidQuery``.
 """
 
 from __future__ import annotations
@@ -61,8 +63,8 @@ def parse_query(query: str, filters: Mapping[str, str], ordering: Sequence[str],
         normal.append((ORDER, order))
     if offset:
         normal.append((OFFSET, offset))
-    if limit != max_limit:
-        normal.append((LIMIT, limit))
+    if limit != max_limit or not normal:
+        normal.append((LIMIT, limit))  # never "": gateways take an empty query for the plain collection
     return Query(found, order, offset, limit, urlencode(sorted(normal)))
 
 

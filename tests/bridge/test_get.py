@@ -101,7 +101,9 @@ async def test_references_and_relation_collections(service, ask):
 QUERIES = [
     # query, titles in the result, normalized query
     ("author=orwell", ["Animal Farm"], "author=orwell"),
-    ("limit=100&offset=0&author=", ["Animal Farm", "Brave New World", "Coraline"], ""),
+    ("limit=100&offset=0&author=", ["Animal Farm", "Brave New World", "Coraline"], "limit=100"),
+    ("order=", ["Animal Farm", "Brave New World", "Coraline"], "limit=100"),
+    ("limit=100&author=orwell", ["Animal Farm"], "author=orwell"),
     ("order=-title&limit=2", ["Coraline", "Brave New World"], "limit=2&order=-title"),
     ("offset=1&order=author", ["Animal Farm", "Coraline"], "offset=1&order=author"),
     ("title=e&author=a", ["Brave New World", "Coraline"], "author=a&title=e"),
