@@ -37,7 +37,7 @@ from nats.aio.msg import Msg
 from tests.support import Process, free_port, wait_for_port
 
 #: How long helpers wait for something that should arrive (seconds).
-TIMEOUT = 5.0
+TIMEOUT = 10.0
 #: How long ``assert_no_*`` helpers wait for something that should not arrive (seconds).
 QUIET = 0.15
 

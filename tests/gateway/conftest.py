@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.harness import Client, GatewayProcess, gateway, service, start_gateway  # noqa: F401
+from tests.harness import Client, GatewayProcess, run_gateway, service, start_gateway  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def gateway(nats_url: str) -> Iterator[GatewayProcess]:
+    """One gateway for all gateway tests (a short request timeout keeps timeout cases quick)."""
+    gw = run_gateway(nats_url, requestTimeout=1500)
+    yield gw
+    gw.stop()
 
 
 async def open_client(url: str, version: str | None = "1.2.3", **kwargs: Any) -> Client:

@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.gateway.common import TIMEOUT, respond, respond_get, result
-from tests.harness import run_gateway
 
 INVALID_PARAMS = {"code": "system.invalidParams", "message": "Invalid parameters"}
-
-
-@pytest.fixture(scope="module")
-def gateway(nats_url):
-    gw = run_gateway(nats_url, requestTimeout=1000)
-    yield gw
-    gw.stop()
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.gateway.common import ACCESS_DENIED, respond, respond_get, result, value
-from tests.harness import run_gateway
 
 FULL = result({"get": True, "call": "*"})
 INVALID_PARAMS = {"code": "system.invalidParams", "message": "Invalid parameters"}
 MODEL_RESPONSE = {"rid": "test.model", "models": {"test.model": value("test.model")}}
-
-
-@pytest.fixture(scope="module")
-def gateway(nats_url):
-    gw = run_gateway(nats_url, requestTimeout=1000)
-    yield gw
-    gw.stop()
 
 
 @pytest.mark.parametrize("version", ["1.2.3", None])

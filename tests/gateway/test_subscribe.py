@@ -229,14 +229,13 @@ async def test_subscribe_concurrently_from_many_clients(connect, service):
     assert all(r == {"models": models("test.model.parent", "test.model")} for r in results)
 
 
-async def test_subscription_limit(start_gateway, service, connect):
-    gw = start_gateway(subscriptionLimit=2)
-    c = await connect(gw.ws_url)
+async def test_subscription_limit(client, service):
     serve(service, "test.model")
-    for _ in range(2):
-        await c.send("subscribe.test.model").result()
-    error = await c.send("subscribe.test.model").error()
+    await asyncio.gather(*(client.send("subscribe.test.model").result() for _ in range(256)))
+    error = await client.send("subscribe.test.model").error()
     assert error == {"code": "system.subscriptionLimitExceeded", "message": "Subscription limit exceeded"}
+    await client.request("unsubscribe.test.model", {"count": 256})
+    await client.send("unsubscribe.test.model").error("system.noSubscription")
 
 
 async def test_reference_throttle_limits_parallel_gets(start_gateway, service, connect):

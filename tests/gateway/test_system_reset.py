@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.gateway.common import ACCESS_DENIED, respond_get, subscribe, value
-from tests.harness import run_gateway
 
 RESETS = [
     ("test.model", {"model": value("test.model")}, []),
@@ -27,13 +26,6 @@ RESETS = [
      [("remove", {"idx": 1}), ("remove", {"idx": 0}), ("add", {"idx": 1, "value": "foo"})]),
     ("test.collection.soft", {"collection": ["soft"]}, [("remove", {"idx": 1})]),
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def gateway(nats_url):
-    gw = run_gateway(nats_url, requestTimeout=1000)
-    yield gw
-    gw.stop()
 
 
 @pytest.mark.parametrize(("rid", "response", "events"), RESETS)
@@ -90,7 +82,7 @@ async def test_reset_error_keeps_cache(client, connect, service, rid, response):
     req = await service.get_request(f"get.{rid}")
     if response is not None:
         await req.respond(response)
-    await client.assert_no_message(1.2 if response is None else 0.15)
+    await client.assert_no_message(1.7 if response is None else 0.15)
     other = await connect()
     pending = other.send(f"subscribe.{rid}")
     await (await service.get_request(f"access.{rid}")).respond_access(get=True)
