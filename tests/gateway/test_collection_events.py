@@ -106,3 +106,36 @@ async def test_held_event_does_not_block_other_resources(client, service):
     await respond_get(get)
     event = await client.get_event("test.collection.add")
     assert event["data"]["models"] == {"test.model.parent": value("test.model.parent")}
+
+
+@pytest.mark.parametrize("version", [None, "1.2.0"])
+async def test_legacy_clients_get_added_soft_references_and_data_as_strings(connect, service, version):
+    c = await connect(version=version)
+    await subscribe(c, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.x", "soft": True}, 0)
+    await service.publish_add("test.collection", {"data": [1]}, 0)
+    assert (await c.get_event())["data"] == {"idx": 0, "value": "test.x"}
+    assert (await c.get_event())["data"] == {"idx": 0, "value": "[Data]"}
+
+
+@pytest.mark.parametrize("attempt", range(5))
+async def test_reset_racing_a_reference_keeps_client_consistent(connect, service, attempt):
+    """resgate's TestBug_PossibleClientResourceInconsistency: reset diff vs. a new reference."""
+    c1, c2 = await connect(), await connect()
+    pending = c1.send("subscribe.test.collection")
+    reqs = await service.get_requests(2)
+    await reqs.get("access.test.collection").respond_access(get=True)
+    await reqs.get("get.test.collection").respond_collection([1, 2, 3])
+    await pending.result()
+    await subscribe(c2, service, "test.model")
+    await service.publish_reset(resources=["test.collection"])
+    await service.publish_change("test.model", {"ref": {"rid": "test.collection"}})
+    await (await service.get_request("get.test.collection")).respond_collection([1, 2, 3, 4])
+    event = await c2.get_event("test.model.change")
+    collection = event["data"]["collections"]["test.collection"]
+    if collection == [1, 2, 3]:
+        assert await c2.get_event() == {"event": "test.collection.add", "data": {"idx": 3, "value": 4}}
+    else:
+        assert collection == [1, 2, 3, 4]
+    await c2.assert_no_message()
+    assert await c1.get_event() == {"event": "test.collection.add", "data": {"idx": 3, "value": 4}}

@@ -143,16 +143,6 @@ async def test_soft_reference_replaced_by_reference_subscribes(client, service):
     }
 
 
-async def test_legacy_client_gets_soft_references_and_data_as_strings(legacy_client, service):
-    await subscribe(legacy_client, service, "test.model")
-    await service.publish_change(
-        "test.model", {"soft": {"rid": "test.x", "soft": True}, "obj": {"data": {"a": 1}}}
-    )
-    assert (await legacy_client.get_event("test.model.change"))["data"] == {
-        "values": {"soft": "test.x", "obj": "[Data]"}
-    }
-
-
 @pytest.mark.parametrize(
     ("payload", "data"),
     [({"foo": "bar"}, {"foo": "bar"}), ([1, 2], [1, 2]), ("text", "text"), (None, None), (42, 42)],
@@ -188,3 +178,13 @@ async def test_events_on_unsubscribed_resource_are_not_sent(client, service):
     assert await client.request("unsubscribe.test.model") == {"id": client._next_id - 1}
     await service.publish_change("test.model", {"int": 1})
     await client.assert_no_message()
+
+
+@pytest.mark.parametrize("version", [None, "1.2.0"])
+async def test_legacy_clients_get_soft_references_and_data_as_strings(connect, service, version):
+    c = await connect(version=version)
+    await subscribe(c, service, "test.model")
+    await service.publish_change(
+        "test.model", {"soft": {"rid": "test.x", "soft": True}, "obj": {"data": {"a": 1}}}
+    )
+    assert (await c.get_event("test.model.change"))["data"] == {"values": {"soft": "test.x", "obj": "[Data]"}}
