@@ -196,12 +196,13 @@ class Connection:
             logger.debug("writing to %s: %s", self.cid, e)
 
     async def _disconnect(self) -> None:
-        if self._send is not None:
-            try:
-                await self._send({"type": "websocket.close", "code": 1008})
-            except Exception as e:
-                logger.debug("closing %s: %s", self.cid, e)
+        """Drop the session at once, then ask the server to close the socket (once it drains)."""
         await self.close()
+        assert self._send is not None
+        try:
+            await self._send({"type": "websocket.close", "code": 1008})
+        except Exception as e:
+            logger.debug("closing %s: %s", self.cid, e)
 
     def _respond(self, id: int, result: Any = _NO_RESULT) -> None:
         self.write(
@@ -277,21 +278,23 @@ class Connection:
             self.protocol = parse_version(protocol)
         return {"protocol": PROTOCOL}
 
-    async def _subscribe(self, rid: str) -> dict[str, Any]:
+    async def _subscribe(self, rid: str, keep: bool = True) -> dict[str, Any]:
+        """Subscribe directly (``keep=False``: only for this response, as ``get`` does)."""
         sub = self.subscription(rid)
         self._add_direct(sub)
         try:
             await self._check_get(sub)
             await self.wait_loaded([sub])
+            return self.resource_set([sub])
         except BaseException:
-            self._drop_direct(sub)
+            keep = False
             raise
-        return self.resource_set([sub])
+        finally:
+            if not keep:
+                self._drop_direct(sub)
 
     async def _get(self, rid: str) -> dict[str, Any]:
-        result = await self._subscribe(rid)
-        self._drop_direct(self.subs[rid])
-        return result
+        return await self._subscribe(rid, keep=False)
 
     def _unsubscribe(self, rid: str, params: Any) -> Any:
         count = 1
