@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.core import checks
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import FieldDoesNotExist
 
 from res_protocol import is_valid_part
 
+from .conf import DEFAULTS, bridge_settings
 from .registry import Registry, Relation, RidTemplate, registry
 from .resources import ModelResource
 
@@ -24,6 +26,38 @@ def check_resources(app_configs: Any = None, reg: Registry = registry, **kwargs:
         messages += _check_ordering(resource)
     messages += _check_clashes(reg)
     return messages
+
+
+@register("res_bridge")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``RES_BRIDGE``: known keys only, and values of the right kind."""
+    messages: list[CheckMessage] = []
+    for key, value in bridge_settings.user_settings.items():
+        if key not in DEFAULTS:
+            messages.append(
+                checks.Warning(
+                    f"Unknown RES_BRIDGE setting {key!r}.",
+                    hint=f"Known settings: {', '.join(sorted(DEFAULTS))}.",
+                    id="res_bridge.W001",
+                )
+            )
+        elif not _valid_setting(key, value):
+            messages.append(
+                Error(
+                    f"Invalid RES_BRIDGE setting {key}={value!r}.",
+                    hint=f"Expected a value like the default, {DEFAULTS[key]!r}.",
+                    id="res_bridge.E007",
+                )
+            )
+    return messages
+
+
+def _valid_setting(key: str, value: Any) -> bool:
+    default = DEFAULTS[key]
+    if isinstance(default, str):
+        return isinstance(value, str) and bool(value)
+    kinds = (int, float) if isinstance(default, float) else (int,)
+    return isinstance(value, kinds) and not isinstance(value, bool) and value > 0
 
 
 def _label(resource: ModelResource) -> str:

@@ -8,7 +8,7 @@ from django.core import checks
 import res_bridge
 from library.models import Book, Loan, Shelf
 from res_bridge import ModelResource
-from res_bridge.checks import check_resources
+from res_bridge.checks import check_resources, check_settings
 from res_bridge.registry import Registry
 
 
@@ -109,6 +109,25 @@ def test_resource_checks(resources, expected):
 
 def test_the_project_passes_its_checks():
     assert check_resources() == []
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ({"MAX_PAGE_SIZE": 50, "QUERY_EVENT_DURATION": 1, "AUTH_RID": "site.auth"}, []),
+        ({"MAX_PAGESIZE": 50}, [("res_bridge.W001", "Unknown RES_BRIDGE setting 'MAX_PAGESIZE'.")]),
+        ({"MAX_PAGE_SIZE": 0}, [("res_bridge.E007", "Invalid RES_BRIDGE setting MAX_PAGE_SIZE=0.")]),
+        (
+            {"EVENT_BUFFER_SIZE": "10"},
+            [("res_bridge.E007", "Invalid RES_BRIDGE setting EVENT_BUFFER_SIZE='10'.")],
+        ),
+        ({"NATS_URL": ""}, [("res_bridge.E007", "Invalid RES_BRIDGE setting NATS_URL=''.")]),
+    ],
+)
+def test_settings_checks(settings, extra, expected):
+    settings.RES_BRIDGE = {**settings.RES_BRIDGE, **extra}
+    assert [(m.id, m.msg) for m in check_settings()] == expected
 
 
 def test_registering_a_model_twice_fails():
