@@ -341,6 +341,8 @@ class Cache:
 
     async def _subscribe_events(self, es: EventSubscription) -> None:
         es.nats_sub = await self.mq.subscribe(f"event.{es.name}.*", es.on_message)
+        if self.event_subscriptions.get(es.name) is not es:  # evicted while subscribing
+            await es.nats_sub.unsubscribe()
 
     async def subscribe(self, rid: str, subscriber: Subscriber) -> ResourceSubscription:
         """Load ``rid`` (a cache rid: name and query) and add ``subscriber``; raises the get error.
