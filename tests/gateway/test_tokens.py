@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.gateway.common import ACCESS_DENIED, get_cid, respond_get, subscribe
 
 EVENT = {"foo": "bar"}
@@ -174,3 +176,35 @@ async def test_token_reset_without_matching_tid_sends_nothing(client, service):
     ):
         await service.publish("system.tokenReset", payload)
     await service.assert_no_request()
+
+
+@pytest.mark.parametrize("payload", [b"{broken", b"[]", b"42"])
+async def test_invalid_token_event_is_ignored(client, service, payload):
+    cid = await get_cid(client, service)
+    await service.publish_token(cid, "kept")
+    await service.publish(f"conn.{cid}.token", payload)
+    await service.publish(f"conn.{cid}.other", {"token": "other"})
+    pending = client.send("call.test.model.method")
+    access = await service.get_request("access.test.model")
+    assert access.data["token"] == "kept"
+    await access.respond_access(call="")
+    await pending.error("system.accessDenied")
+
+
+async def test_token_reset_reaches_every_connection_with_the_tid(connect, service):
+    clients = [await connect() for _ in range(3)]
+    cids = [await get_cid(c, service) for c in clients]
+    for cid, tid in zip(cids, ["a", "b", "a"], strict=True):
+        await service.publish_token(cid, {"cid": cid}, tid=tid)
+    await service.publish("system.tokenReset", {"tids": ["a"], "subject": "auth.test.refresh"})
+    reqs = await service.get_requests(2)
+    assert {r.data["cid"] for r in reqs.items} == {cids[0], cids[2]}
+    await service.assert_no_request()
+
+
+async def test_meta_is_ignored_for_websocket_clients(client, service):
+    pending = client.send("call.test.model.method")
+    await (await service.get_request("access.test.model")).respond_access(call="*")
+    req = await service.get_request("call.test.model.method")
+    await req.respond_result("ok", meta={"status": 401, "header": {"X-A": ["b"]}})
+    assert await pending.result() == {"payload": "ok"}
