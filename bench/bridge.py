@@ -9,7 +9,9 @@ Starts its own nats-server (from the wheel) and a fresh SQLite database in a tem
    request reaches the database (there is no cache in the service): requests/s and p50/p99 latency.
 2. the service stops; ``--saves`` book saves (a changed title each) run in a worker thread, as in a
    web process, and a NATS client counts the change events the publisher delivers: saves/s in the
-   caller, and events/s from the first save to the last event received.
+   caller, and events/s from the first save to the last event received. Once with each save
+   committed on its own (bound by the database's commits), once in one transaction (the events
+   all go out at its commit).
 
 The load generator shares the machine's cores with the service: the figures are a floor.
 
@@ -99,9 +101,11 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
     )
 
 
-async def bench_saves(nats_url: str, pks: list[int], saves: int) -> None:
+async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool) -> None:
+    from django.db import transaction
+
     from library.models import Book
-    from res_bridge.publisher import publisher, round_trip
+    from res_bridge.publisher import round_trip
 
     nc = await nats.connect(nats_url)
     received = 0
@@ -119,10 +123,11 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int) -> None:
     def save_all() -> float:
         loaded = list(Book.objects.filter(pk__in=pks[:100]))
         start = time.perf_counter()
-        for i in range(saves):
-            book = loaded[i % len(loaded)]
-            book.title = f"Edition {i}"
-            book.save(update_fields=["title"])
+        with transaction.atomic() if atomic else contextlib.nullcontext():
+            for i in range(saves):
+                book = loaded[i % len(loaded)]
+                book.title = f"Edition {i} {atomic}"
+                book.save(update_fields=["title"])
         return time.perf_counter() - start
 
     began = time.perf_counter()
@@ -130,10 +135,10 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 60)
     elapsed = time.perf_counter() - began
-    await asyncio.to_thread(publisher.close, 5)
     await nc.close()
+    how = "in one transaction" if atomic else "each committed"
     print(
-        f"events: {saves} saves in {caller:.2f}s ({saves / caller:.0f} saves/s in the caller); "
+        f"events ({how}): {saves} saves in {caller:.2f}s ({saves / caller:.0f} saves/s in the caller); "
         f"{received} change events received in {elapsed:.2f}s ({received / elapsed:.0f} events/s)"
     )
 
@@ -141,7 +146,11 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int) -> None:
 async def run(args: argparse.Namespace, nats_url: str) -> None:
     pks = await asyncio.to_thread(make_books, args.books)
     await bench_gets(nats_url, pks, args.requests, args.concurrency)
-    await bench_saves(nats_url, pks, args.saves)
+    from res_bridge.publisher import publisher
+
+    await bench_saves(nats_url, pks, args.saves, atomic=False)
+    await bench_saves(nats_url, pks, args.saves, atomic=True)
+    await asyncio.to_thread(publisher.close, 5)
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ class Publisher:
         self._nc: Any = None
         self._task: asyncio.Task | None = None
         self._sent = self._confirmed = 0  # messages handed to NATS, and known to have reached it
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -108,9 +109,10 @@ class Publisher:
             return
         self.flush(timeout)
         atexit.unregister(self.flush)
+        self._closing = True
         self._loop.call_soon_threadsafe(self._task.cancel)  # type: ignore[union-attr]
         self._thread.join()
-        self._thread = None
+        self._thread, self._closing = None, False
 
     @contextlib.contextmanager
     def capture(self, into: list[Message]) -> Iterator[list[Message]]:
@@ -215,7 +217,8 @@ class Publisher:
         self._wake.set()  # type: ignore[union-attr]
 
     async def _on_disconnected(self) -> None:
-        logger.warning("publisher lost its NATS connection; buffering events")
+        if not self._closing:
+            logger.warning("publisher lost its NATS connection; buffering events")
 
     async def _on_error(self, e: Exception) -> None:
         logger.debug("publisher NATS error: %s", e)
