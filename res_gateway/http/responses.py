@@ -39,6 +39,8 @@ class ApiResponse(RepeatedHeadersMixin, HttpResponse):
         super().__init__(body or b"", status=status, content_type=JSON_CONTENT_TYPE)
         if body is None:
             del self["Content-Type"]
+        if status != 204:
+            self["Content-Length"] = str(len(body or b""))
         self.set_headers(header)
 
 

@@ -156,3 +156,13 @@ async def test_each_request_runs_on_a_fresh_connection_and_keeps_nothing(http, s
         await requests.get("get.test.model").respond_model(MODEL)
         assert (await pending).json() == MODEL
     assert cids[0] != cids[1]
+
+
+async def test_api_requests_skip_the_site_middleware(http, service):
+    client = http()
+    api = await client.get("/api/test.model")
+    assert api.headers["content-length"] == str(len(api.content))
+    assert "x-frame-options" not in api.headers  # set by the site's middleware only
+    site = await client.get("/admin/login/")
+    assert site.status_code == 200
+    assert site.headers["x-frame-options"] == "DENY"
