@@ -46,6 +46,7 @@ class Subscription:
         self.deleted = False
         self.disposed = False
         self.queue: list[CacheEvent] | None = None
+        self.holds = 0
         self.access: Access | None = None
         self.access_error: ResError | None = None
         self.access_task: asyncio.Task[Access] | None = None
@@ -142,15 +143,20 @@ class Subscription:
     # --- events -------------------------------------------------------------------------------------
 
     def hold(self) -> None:
-        """Keep events waiting (in order) until :meth:`release`."""
+        """Keep events waiting, in order, until every :meth:`hold` has been released."""
+        self.holds += 1
         if self.queue is None:
             self.queue = []
 
     def release(self) -> None:
-        queue, self.queue = self.queue, None
+        self.holds -= 1
+        if self.holds:
+            return
+        queue, self.queue = self.queue or [], None
         while queue:
             self.on_event(queue.pop(0))
-            if self.queue is not None:  # held again: keep the rest waiting behind
+            if self.holds:  # held again: the rest waits behind
+                assert self.queue is not None
                 self.queue.extend(queue)
                 return
 

@@ -89,3 +89,17 @@ async def test_slow_client_is_disconnected_others_unaffected(start_gateway, serv
         assert "send queue full" in gw.output()
     finally:
         stalled.close()
+
+
+async def test_events_wait_for_both_a_loading_reference_and_a_reaccess(client, service):
+    await subscribe(client, service, "test.collection")
+    await service.publish_add("test.collection", {"rid": "test.model"}, 0)
+    get = await service.get_request("get.test.model")
+    await service.publish_event("test.collection", "reaccess")
+    access = await service.get_request("access.test.collection")
+    await service.publish_event("test.collection", "custom", {"a": 1})
+    await access.respond_access(get=True)
+    await client.assert_no_message()
+    await respond_get(get)
+    assert (await client.get_event())["event"] == "test.collection.add"
+    assert await client.get_event() == {"event": "test.collection.custom", "data": {"a": 1}}
