@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -33,6 +34,7 @@ STOP_TIMEOUT = 10.0  # seconds a component gets to stop before it is killed
 READY_TIMEOUT = 120.0  # seconds a component gets to listen (or a step to finish)
 DEFAULT_NATS_PORT = 4222
 LISTEN_ALL = ("", "0.0.0.0", "::")
+READY_SUBJECT = "get.library.books"  # the service is ready once it answers this
 
 DEMO_LOGINS = (
     ("admin", "admin", "superuser: the admin, where access rules are edited"),
@@ -190,13 +192,54 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+Probe = Callable[[], Awaitable[bool]]
+
+
+def listening(port: int, host: str = "127.0.0.1") -> Probe:
+    """Ready once ``host:port`` accepts connections."""
+
+    async def probe() -> bool:
+        with socket.socket() as s:
+            s.setblocking(False)
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(s, (host, port)), 0.5)
+            except (OSError, TimeoutError):
+                return False
+            return True
+
+    return probe
+
+
+def answering(nats_url: str, subject: str) -> Probe:
+    """Ready once some service answers a request on ``subject`` (a service listens on no port)."""
+
+    async def probe() -> bool:
+        import nats
+
+        async def quiet(exc: Exception) -> None:
+            pass
+
+        try:
+            nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=1, error_cb=quiet)
+        except Exception:  # noqa: BLE001 - not reachable yet
+            return False
+        try:
+            await nc.request(subject, b"{}", timeout=1)
+        except Exception:  # noqa: BLE001 - no responders yet, or no answer in time
+            return False
+        finally:
+            await nc.close()
+        return True
+
+    return probe
+
+
 @dataclass
 class Component:
     name: str
     args: list[str]
-    port: int | None  # ready once this port accepts connections (None: as soon as it runs)
+    probe: Probe | None = None  # None: ready as soon as it runs
     oneshot: bool = False  # a step that must finish successfully before the next component starts
-    host: str = "127.0.0.1"
     index: int = 0
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = field(default=None, repr=False)
@@ -232,11 +275,10 @@ class Component:
         code = self.proc.returncode if self.proc else None
         return code is not None and not (self.oneshot and code == 0)
 
-    @property
-    def ready(self) -> bool:
+    async def ready(self) -> bool:
         if self.oneshot:
             return self.proc is not None and self.proc.returncode == 0
-        return not self.port or port_open(self.port, self.host)
+        return self.probe is None or await self.probe()
 
     def signal(self, sig: int) -> None:
         if self.proc and self.proc.returncode is None:
@@ -294,7 +336,7 @@ class Stack:
         for component in self.components:
             await component.start(self.env)
             deadline = loop.time() + READY_TIMEOUT
-            while not component.ready:
+            while not await component.ready():
                 if dead := next((c for c in self.components if c.failed), None):
                     return f"{dead.name} {dead.exit_reason()}"
                 if self.stopping.is_set():
@@ -317,12 +359,6 @@ class Stack:
         # Stop front to back: the gateway first, NATS last.
         for component in reversed(self.components):
             await component.stop()
-
-
-def port_open(port: int, host: str) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex((host, port)) == 0
 
 
 # --- putting it together --------------------------------------------------------------------------------
@@ -356,7 +392,7 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
             )
         nats_url, nats_note = f"nats://127.0.0.1:{nats_port}", "started here"
         components.append(
-            Component("nats", [str(binary), "-a", "127.0.0.1", "-p", str(nats_port)], nats_port)
+            Component("nats", [str(binary), "-a", "127.0.0.1", "-p", str(nats_port)], listening(nats_port))
         )
     os.environ["NATS_URL"] = nats_url
 
@@ -365,12 +401,12 @@ def plan() -> tuple[list[Component], dict[str, str], str]:
     run_command(PrefixedWriter("static"), "collectstatic", interactive=False, verbosity=0)
 
     # Migrations and demo data in their own process, once NATS runs: the demo rows publish events.
-    components.append(Component("setup", [sys.executable, "-m", "resproject.stack", "prepare"], None, True))
+    components.append(Component("setup", [sys.executable, "-m", "resproject.stack", "prepare"], oneshot=True))
     manage = [sys.executable, str(ROOT / "manage.py")]
-    components.append(Component("service", [*manage, "runresservice"], port=None))
+    components.append(Component("service", [*manage, "runresservice"], answering(nats_url, READY_SUBJECT)))
     gateway = [*manage, "rungateway", "--addr", addr, "--port", str(port), "--nats", nats_url]
     components.append(
-        Component("gateway", gateway, port, host=addr if addr not in LISTEN_ALL else "127.0.0.1")
+        Component("gateway", gateway, listening(port, "127.0.0.1" if addr in LISTEN_ALL else addr))
     )
     for index, component in enumerate(components):
         component.index = index

@@ -80,8 +80,8 @@ def test_make_run_serves_the_demo_and_stops_cleanly(make_run: Run) -> None:
     output = make_run.wait_for(READY, timeout=240)
     for expected in (f"{make_run.url}/", f"{make_run.url}/admin/", "alice", "bob", "carol", "Ctrl-C"):
         assert expected in output
-    for name in ("nats", "service", "gateway"):
-        assert f"\n{name:<8}| " in output, f"no log line from {name}"
+    for name in ("nats", "setup", "service", "gateway"):
+        make_run.wait_for(f"\n{name:<8}| ", timeout=10)  # each component's lines, prefixed with its name
 
     page = httpx.get(f"{make_run.url}/")
     assert page.status_code == 200

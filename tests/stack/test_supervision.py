@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from resproject.stack import Component, Stack
+from resproject.stack import Component, Stack, listening
 from tests.stack.procs import alive
 from tests.support import free_port
 
@@ -16,12 +16,14 @@ def python(code: str) -> list[str]:
 
 
 def server(port: int) -> Component:
-    return Component("server", [sys.executable, "-m", "http.server", "-b", "127.0.0.1", str(port)], port)
+    return Component(
+        "server", [sys.executable, "-m", "http.server", "-b", "127.0.0.1", str(port)], listening(port)
+    )
 
 
 async def test_a_failed_step_is_named_and_nothing_after_it_starts(capsys: pytest.CaptureFixture[str]) -> None:
-    sleeper = Component("sleeper", python("import time; time.sleep(60)"), None)
-    step = Component("setup", python("print('cannot migrate'); raise SystemExit(3)"), None, oneshot=True)
+    sleeper = Component("sleeper", python("import time; time.sleep(60)"))
+    step = Component("setup", python("print('cannot migrate'); raise SystemExit(3)"), oneshot=True)
     after = server(free_port())
     stack = Stack([sleeper, step, after], env={}, banner="READY")
 
@@ -37,7 +39,7 @@ async def test_a_failed_step_is_named_and_nothing_after_it_starts(capsys: pytest
 
 async def test_a_component_that_dies_stops_the_others(capsys: pytest.CaptureFixture[str]) -> None:
     first = server(free_port())
-    short = Component("short", python("import time; print('up', flush=True); time.sleep(1)"), None)
+    short = Component("short", python("import time; print('up', flush=True); time.sleep(1)"))
     last = server(free_port())
     stack = Stack([first, short, last], env={}, banner="READY")
 
