@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from res_protocol import errors
+from tests.support import free_port
 
 from .conftest import FLAT, MAPPED, assert_error, serve_resources
 from .resources import EXPECTED, MODEL
@@ -166,3 +167,11 @@ async def test_api_requests_skip_the_site_middleware(http, service):
     site = await client.get("/admin/login/")
     assert site.status_code == 200
     assert site.headers["x-frame-options"] == "DENY"
+
+
+async def test_no_nats_is_a_res_error_not_a_stack_trace(http, service):
+    client = http(natsUrl=f"nats://127.0.0.1:{free_port()}", requestTimeout=500)
+    response = await client.get("/api/test/model")
+    assert response.status_code >= 500
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.json()["code"] in (errors.CODE_INTERNAL_ERROR, errors.CODE_SERVICE_UNAVAILABLE)
