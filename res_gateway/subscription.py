@@ -83,12 +83,11 @@ class Subscription:
             self.conn.add_reference(self, rid)
 
     def dispose(self) -> None:
+        """Leave the cache; an access request in flight still answers whoever awaits it."""
         self.disposed = True
         if self.rs is not None:
             self.conn.gateway.cache.unsubscribe(self.rs, self)
             self.rs = None
-        if self.access_task is not None:
-            self.access_task.cancel()
 
     # --- access -------------------------------------------------------------------------------------
 
