@@ -231,3 +231,13 @@ async def test_call_response_follows_events_sent_before_it(client, service):
     # The change event is on the wire before the response
     assert await client.get_event() == {"event": "test.model.change", "data": {"values": {"string": "bar"}}}
     assert await pending.result() == {"payload": None}
+
+
+async def test_call_completes_when_its_resource_is_unsubscribed_meanwhile(client, service):
+    await subscribe(client, service, "test.model.parent", "test.model")
+    pending = client.send("call.test.model.method")
+    access = await service.get_request("access.test.model")
+    await client.request("unsubscribe.test.model.parent")
+    await access.respond_access(call="*")
+    await (await service.get_request("call.test.model.method")).respond_result("done")
+    assert await pending.result() == {"payload": "done"}
