@@ -105,6 +105,8 @@ class Relation:
 
 
 class Registry:
+    """Resource classes by model, and the routes from resource names to them."""
+
     def __init__(self) -> None:
         self._resources: dict[type[models.Model], ModelResource] = {}
 
@@ -117,11 +119,6 @@ class Registry:
         self.__dict__.pop("routes", None)
         self.__dict__.pop("relations", None)
         return resource_class
-
-    def unregister(self, model: type[models.Model]) -> None:
-        del self._resources[model]
-        self.__dict__.pop("routes", None)
-        self.__dict__.pop("relations", None)
 
     @property
     def resources(self) -> list[ModelResource]:
