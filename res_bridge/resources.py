@@ -95,10 +95,10 @@ class ModelResource:
         return found
 
     @cached_property
-    def key_fields(self) -> dict[str, str]:
-        """Names of ``fields`` that are a foreign key's column (``owner_id``) → that column."""
-        columns = {f.attname: f.attname for f in self.opts.concrete_fields if f.is_relation}
-        return {name: columns[name] for name in self.field_names if name in columns}
+    def key_fields(self) -> frozenset[str]:
+        """Names of ``fields`` that are a foreign key's column (``owner_id``): sent as the bare key."""
+        columns = {f.attname for f in self.opts.concrete_fields if f.is_relation}
+        return frozenset(name for name in self.field_names if name in columns)
 
     @cached_property
     def value_fields(self) -> list[str]:
@@ -119,7 +119,7 @@ class ModelResource:
         fields = [self.model_field(o.removeprefix("-")) for o in self.order_by]
         return [self.opts.pk.attname if f is None else f.attname for f in fields]
 
-    @cached_property
+    @property
     def max_page_size(self) -> int:
         return self.page_size or bridge_settings.MAX_PAGE_SIZE
 

@@ -145,3 +145,16 @@ async def test_query_on_a_plain_resource_is_ignored(service, ask, books):
     reply = await ask(f"get.library.book.{books[0].pk}", {"query": "x=1"})
     assert reply["result"]["model"]["title"] == "Animal Farm"
     assert "query" not in reply["result"]
+
+
+async def test_page_size_comes_from_the_settings(service, ask, books, settings):
+    settings.RES_BRIDGE = {**settings.RES_BRIDGE, "MAX_PAGE_SIZE": 2}
+    reply = await ask("get.library.books", {"query": "offset=0"})
+    assert reply == {
+        "result": {"collection": [{"rid": f"library.book.{b.pk}"} for b in books[:2]], "query": "limit=2"}
+    }
+    reply = await ask("get.library.books", {"query": "limit=3"})
+    assert reply["error"] == {
+        "code": "system.invalidQuery",
+        "message": "Invalid query: limit must not exceed 2",
+    }
