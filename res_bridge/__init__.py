@@ -1,5 +1,14 @@
 """RES service for Django models: resources, events, access and auth over NATS.
 
+- Declare resources in an app's ``resources.py`` (imported at start-up): a :class:`ModelResource`
+  subclass per model, registered with :func:`register` (see ``res_bridge.resources``).
+- Serve them: ``manage.py runresservice``, or ``await Service().start()`` on any running loop
+  (``Service().start_on(loop)`` from synchronous code).
+- Saves, deletes and many-to-many changes publish their events after commit. Writes that send no
+  signals are announced with :func:`announce_change` / :func:`announce_reset`.
+- Publish from any code: :func:`publish`, :func:`publish_reset`, :func:`publish_token_reset`,
+  :func:`flush`. Settings live in ``RES_BRIDGE`` (``res_bridge.conf``).
+
 The public names are imported lazily, so this package can be imported before Django's apps are ready.
 """
 
