@@ -28,8 +28,7 @@ from typing import Any
 import nats
 from django.db import close_old_connections, transaction
 
-from res_protocol import ResError, dumps, errors, resource_payload, result_payload
-from res_protocol.codec import error_payload
+from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
 from . import publisher as publisher_module
 from .conf import bridge_settings
@@ -43,6 +42,8 @@ Job = Callable[[], Any]
 
 
 class Service:
+    """Serves the resources of ``registry`` on NATS (``NATS_URL``, ``QUEUE_GROUP`` and ``WORKERS`` by default)."""
+
     def __init__(
         self,
         registry: Registry = registry,
