@@ -42,7 +42,7 @@ Job = Callable[[], Any]
 
 
 class Service:
-    """Serves the resources of ``registry`` on NATS (``NATS_URL``, ``QUEUE_GROUP`` and ``WORKERS`` by default)."""
+    """Serves the resources of ``registry`` on NATS (settings ``NATS_URL``, ``QUEUE_GROUP``, ``WORKERS``)."""
 
     def __init__(
         self,
