@@ -65,6 +65,7 @@ class Publisher:
         return self._nc is not None and self._nc.is_connected
 
     def publish(self, subject: str, payload: dict[str, Any] | bytes) -> None:
+        """Queue a message for NATS and return at once (JSON-encoded unless already bytes)."""
         data = payload if isinstance(payload, bytes) else dumps(payload)
         captured = _captured.get()
         if captured is not None:
