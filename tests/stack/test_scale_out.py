@@ -7,6 +7,7 @@ node that no client's gateway uses keeps the stack serving and consistent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -100,6 +101,15 @@ class Topology:
     def ws_url(self, gateway: int) -> str:
         return f"ws://127.0.0.1:{self.gateways[gateway]}/"
 
+    @contextlib.contextmanager
+    def explained(self) -> Iterator[None]:
+        """On a failed assertion, add the end of every process's output to the message."""
+        try:
+            yield
+        except AssertionError as exc:
+            logs = "\n".join(f"--- {p.name}\n{p.output()[-2000:]}" for p in self.processes)
+            raise AssertionError(f"{exc}\n{logs}") from exc
+
     def api(self, gateway: int, path: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.gateways[gateway]}/api/{path}", timeout=10)
 
@@ -183,13 +193,15 @@ async def each_sees_the_others_changes(a: Client, b: Client, topology: Topology)
 
 
 async def test_each_gateway_sees_the_others_changes_once(clients, topology: Topology) -> None:
-    await each_sees_the_others_changes(*clients, topology)
+    with topology.explained():
+        await each_sees_the_others_changes(*clients, topology)
 
 
 async def test_losing_a_nats_node_keeps_the_stack_serving(clients, topology: Topology) -> None:
     topology.nodes[2].stop()  # service B's node; both gateways are elsewhere
-    for _ in range(2):  # several calls, so both services (in one queue group) take some
-        await each_sees_the_others_changes(*clients, topology)
+    with topology.explained():
+        for _ in range(2):  # several calls, so both services (in one queue group) take some
+            await each_sees_the_others_changes(*clients, topology)
     assert all(p.proc.poll() is None for p in topology.processes), "a process died with the node"
     for gateway in (0, 1):
         books = topology.api(gateway, "library/books").json()
