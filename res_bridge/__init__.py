@@ -6,8 +6,9 @@
   (``Service().start_on(loop)`` from synchronous code).
 - Saves, deletes and many-to-many changes publish their events after commit. Writes that send no
   signals are announced with :func:`announce_change` / :func:`announce_reset`.
-- Publish from any code: :func:`publish`, :func:`publish_reset`, :func:`publish_token_reset`,
-  :func:`flush`. Settings live in ``RES_BRIDGE`` (``res_bridge.conf``).
+- Publish from any code: :func:`publish`, :func:`publish_event`, :func:`publish_reaccess`,
+  :func:`publish_reset`, :func:`publish_token_reset`, :func:`flush`.
+- Settings live in ``RES_BRIDGE`` (``res_bridge.conf``).
 
 The public names are imported lazily, so this package can be imported before Django's apps are ready.
 """
@@ -28,6 +29,8 @@ _EXPORTS = {
     "announce_change": "events",
     "announce_reset": "events",
     "publish": "publisher",
+    "publish_event": "publisher",
+    "publish_reaccess": "publisher",
     "publish_reset": "publisher",
     "publish_token_reset": "publisher",
     "flush": "publisher",

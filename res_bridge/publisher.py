@@ -24,13 +24,18 @@ from typing import Any, Protocol
 
 import nats
 
-from res_protocol import dumps, loads
+from res_protocol import dumps, is_valid_part, loads
 
 from .conf import bridge_settings
 
 logger = logging.getLogger(__name__)
 
 Message = tuple[str, bytes]
+
+#: Event names the protocol defines; a custom event may not use them.
+RESERVED_EVENTS = frozenset(
+    {"add", "change", "create", "delete", "patch", "query", "reaccess", "remove", "reset", "unsubscribe"}
+)
 
 #: While set (by the service, around a request), messages are appended here instead of being sent.
 _captured: contextvars.ContextVar[list[Message] | None] = contextvars.ContextVar("res_captured", default=None)
@@ -266,6 +271,18 @@ def publish_token_reset(tids: Iterable[str], subject: str) -> None:
     tids = list(tids)
     if tids:
         publisher.publish("system.tokenReset", {"tids": tids, "subject": subject})
+
+
+def publish_event(rid: str, name: str, payload: Any = None) -> None:
+    """A custom event on a resource; the protocol's own event names are refused."""
+    if name in RESERVED_EVENTS or not is_valid_part(name):
+        raise ValueError(f"{name!r} cannot be a custom event name")
+    publisher.publish(f"event.{rid}.{name}", b"" if payload is None else dumps(payload))
+
+
+def publish_reaccess(rid: str) -> None:
+    """``reaccess``: gateways ask for access to the resource again for its direct subscribers."""
+    publisher.publish(f"event.{rid}.reaccess", b"")
 
 
 def flush(timeout: float | None = None) -> bool:

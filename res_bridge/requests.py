@@ -7,6 +7,7 @@ and may queue messages that must reach NATS before the reply (a token event). Th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ class Request:
     outbox: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
     meta: dict[str, Any] | None = field(default=None, repr=False)
     path_params: dict[str, str] = field(default_factory=dict, repr=False)
+    send_now: Callable[[bytes], None] | None = field(default=None, repr=False)
 
     @property
     def rid(self) -> str:
@@ -94,6 +96,12 @@ class Request:
             for key, values in header.items():
                 merged[key] = [*merged.get(key, []), *values] if key == "Set-Cookie" else list(values)
         self.meta = meta
+
+    def timeout(self, seconds: float) -> None:
+        """Ask the gateway to wait ``seconds`` (from now) for the reply: a pre-response, sent at once."""
+        if self.send_now is None:
+            raise errors.internal_error("no reply subject to extend")
+        self.send_now(f'timeout:"{round(seconds * 1000)}"'.encode())
 
     @property
     def reply_meta(self) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import nats
@@ -222,6 +223,8 @@ class Service:
         outbox: list[tuple[str, bytes]] = []
         try:
             request = Request.from_payload(kind, name, method, msg.data)
+            if msg.reply:
+                request.send_now = partial(self._send_now, msg.reply)
             result = await self._run(getattr(self, f"_{kind}"), request)
             outbox = request.outbox
             if isinstance(result, ResourceResponse):
@@ -240,6 +243,10 @@ class Service:
                 await self.nc.publish(msg.reply, reply)
         except Exception as e:  # noqa: BLE001 - the connection went away; gateways time out
             logger.warning("replying to %s failed: %s", msg.subject, e)
+
+    def _send_now(self, subject: str, data: bytes) -> None:
+        """Publish from a handler's thread, waiting until the message is on its way."""
+        asyncio.run_coroutine_threadsafe(self.nc.publish(subject, data), self._loop).result(5)  # type: ignore[arg-type]
 
     async def _run(self, handler: Callable[[Request], Any], request: Request) -> Any:
         """Run a handler on the thread pool, holding what it publishes until the reply."""

@@ -16,6 +16,16 @@ from res_bridge.service import Service
 from res_protocol import dumps, loads
 
 
+def _decode(data: bytes) -> Any:
+    """JSON payloads decoded, an empty one as None, anything else as the bytes."""
+    if not data:
+        return None
+    try:
+        return loads(data)
+    except ValueError:
+        return data
+
+
 class Recorder:
     """Messages received on a subject pattern, in order, as (subject, decoded payload)."""
 
@@ -24,7 +34,7 @@ class Recorder:
         self._changed = asyncio.Event()
 
     async def _on(self, msg: Any) -> None:
-        self.messages.append((msg.subject, loads(msg.data) if msg.data else None))
+        self.messages.append((msg.subject, _decode(msg.data)))
         self._changed.set()
 
     async def wait(self, count: int) -> list[tuple[str, Any]]:

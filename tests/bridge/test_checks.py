@@ -149,6 +149,8 @@ def test_public_names():
         "call_method",
         "flush",
         "publish",
+        "publish_event",
+        "publish_reaccess",
         "publish_reset",
         "publish_token_reset",
         "register",

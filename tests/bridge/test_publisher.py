@@ -120,3 +120,19 @@ async def test_inside_the_service_it_uses_the_service_connection(service, record
         ("system.reset", {"resources": ["library.books"], "access": ["library.>"]}),
         ("system.tokenReset", {"tids": ["user.1", "user.2"], "subject": "auth.django.auth.refresh"}),
     ]
+
+
+async def test_custom_and_reaccess_events(service, record, nc):
+    events = await record("event.>")
+    res_bridge.publish_event("library.book.1", "borrowed", {"by": "ann"})
+    res_bridge.publish_event("library.book.1", "ping")
+    res_bridge.publish_reaccess("library.shelf.2")
+    for name in ("change", "query", "a.b", ""):
+        with pytest.raises(ValueError):
+            res_bridge.publish_event("library.book.1", name)
+    await service.flush()
+    assert await events.settle(nc) == [
+        ("event.library.book.1.borrowed", {"by": "ann"}),
+        ("event.library.book.1.ping", None),
+        ("event.library.shelf.2.reaccess", None),
+    ]

@@ -129,6 +129,11 @@ class TokenBooks(ModelResource):
     collection = "tokens.books"
 
     @call_method(detail=False)
+    def slow(self, request) -> str:
+        request.timeout(12.5)
+        return "done"
+
+    @call_method(detail=False)
     def grant(self, request) -> str:
         request.set_token({"granted": True}, "t1")
         if request.params.get("fail"):
@@ -151,6 +156,21 @@ async def test_messages_of_a_failed_request_are_not_sent(nats_url, nc, record):
         reply = await nc.request("call.tokens.books.grant", dumps({"cid": "c9", "params": {}}), timeout=5)
         assert loads(reply.data) == {"result": "ok"}
         assert await tokens.settle(nc) == [("conn.c9.token", {"token": {"granted": True}, "tid": "t1"})]
+    finally:
+        await service.stop()
+
+
+async def test_a_handler_extends_the_gateway_timeout(nats_url, nc, record):
+    registry = Registry()
+    registry.register(TokenBooks)
+    service = Service(registry, nats_url=nats_url, queue_group=uuid.uuid4().hex)
+    await service.start()
+    try:
+        replies = await record("reply.slow")
+        await nc.publish("call.tokens.books.slow", dumps({"cid": "c"}), reply="reply.slow")
+        messages = await replies.wait(2)
+        assert messages[0] == ("reply.slow", b'timeout:"12500"')
+        assert messages[1] == ("reply.slow", {"result": "done"})
     finally:
         await service.stop()
 
