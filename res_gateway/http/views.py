@@ -352,6 +352,9 @@ class ResourceView(APIView):
         response = BrowsableResponse(data, status=status)
         response.set_headers(header)
         response["Vary"] = ", ".join(filter(None, [response.get("Vary"), "Accept"]))
+        # The page skips the site's middleware (see asgi.py): keep its framing protection.
+        response["X-Frame-Options"] = "DENY"
+        response["X-Content-Type-Options"] = "nosniff"
         return response
 
     @property

@@ -21,6 +21,7 @@ async def test_browser_gets_a_page_with_links(http, service):
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in response.headers["vary"]
+    assert response.headers["x-frame-options"] == "DENY"
     links = re.findall(r'<a href="([^"]+)"', response.text)
     assert f"{client.base_url}/api/test/model" in links
     assert "&quot;string&quot;: &quot;foo&quot;" in response.text  # the nested model is shown
