@@ -250,19 +250,28 @@ class ResourceView(APIView):
             await conn.close()
         return self.outcome_response(outcome, auth_meta)
 
+    async def check_access(
+        self, conn: Connection, rid: str, allows: Callable[[Access], bool]
+    ) -> tuple[Meta, Outcome | None]:
+        """The access request (``isHttp``): its meta, and the outcome that ends the request if it does."""
+        reply = await _reply(conn.access(rid, is_http=True))
+        meta = Meta.parse(reply.meta)
+        if meta.is_direct:
+            return meta, Outcome(error=reply.error, meta=meta)
+        access = _access(reply)
+        if isinstance(access, ResError):
+            return meta, Outcome(error=access, meta=meta)
+        if not allows(access):
+            return meta, Outcome(error=errors.ACCESS_DENIED, meta=meta)
+        return meta, None
+
     async def read(self, conn: Connection, rid: str) -> Outcome:
-        """Access (``isHttp``) in parallel with loading the tree from the cache."""
+        """Access, in parallel with loading the tree from the cache."""
         loading = asyncio.ensure_future(conn.load(rid))
         try:
-            reply = await _reply(conn.access(rid, is_http=True))
-            meta = Meta.parse(reply.meta)
-            if meta.is_direct:
-                return Outcome(error=reply.error, meta=meta)
-            access = _access(reply)
-            if isinstance(access, ResError):
-                return Outcome(error=access, meta=meta)
-            if not access.get:
-                return Outcome(error=errors.ACCESS_DENIED, meta=meta)
+            meta, denied = await self.check_access(conn, rid, lambda access: access.get)
+            if denied is not None:
+                return denied
             try:
                 tree = await loading
             except ResError as e:
@@ -273,16 +282,10 @@ class ResourceView(APIView):
                 _quiet_cancel(loading)
 
     async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:
-        """Access (``isHttp``) that must allow the method, then the call."""
-        reply = await _reply(conn.access(rid, is_http=True))
-        meta = Meta.parse(reply.meta)
-        if meta.is_direct:
-            return Outcome(error=reply.error, meta=meta)
-        access = _access(reply)
-        if isinstance(access, ResError):
-            return Outcome(error=access, meta=meta)
-        if not access.can_call(method):
-            return Outcome(error=errors.ACCESS_DENIED, meta=meta)
+        """Access that must allow the method, then the call (``isHttp``)."""
+        meta, denied = await self.check_access(conn, rid, lambda access: access.can_call(method))
+        if denied is not None:
+            return denied
         result = await _reply(conn.call(rid, method, params, is_http=True))
         meta = meta.merge(Meta.parse(result.meta))
         if result.error is not None:
