@@ -50,7 +50,9 @@ def with_rest_bridge(site: Any) -> Any:
     api = ApiHandler()
 
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(gateway_settings.api_path):
+        api_path = gateway_settings.api_path
+        # An API at the site root shares its paths with the site's pages, which need the middleware.
+        if scope["type"] == "http" and api_path != "/" and scope["path"].startswith(api_path):
             await api(scope, receive, send)
         else:
             await site(scope, receive, send)
