@@ -175,3 +175,11 @@ async def test_no_nats_is_a_res_error_not_a_stack_trace(http, service):
     assert response.status_code >= 500
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json()["code"] in (errors.CODE_INTERNAL_ERROR, errors.CODE_SERVICE_UNAVAILABLE)
+
+
+async def test_api_at_the_site_root(http, service):
+    serve_resources(service)
+    client = http(apiPath="/")
+    response = await client.get("/test/model/parent")
+    assert response.json() == {"name": "parent", "child": {"href": "/test/model", "model": MODEL}}
+    assert (await client.get("/admin/login/")).headers["x-frame-options"] == "DENY"  # the site still works
