@@ -10,13 +10,12 @@ bodies get ``413`` with a ``system.badRequest`` error) and ``browsableApi`` (HTM
 """
 
 from .cors import Cors, cors, preflight_headers
-from .encoding import ENCODINGS, TreeEncoder
+from .encoding import TreeEncoder
 from .meta import PROTECTED_HEADERS, Meta, canonical_key, merge_header
 from .paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
 from .status import error_status, status_error
 
 __all__ = [
-    "ENCODINGS",
     "PROTECTED_HEADERS",
     "Cors",
     "Meta",

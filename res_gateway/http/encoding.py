@@ -19,8 +19,6 @@ from .paths import rid_to_path
 if TYPE_CHECKING:
     from res_gateway.connection import ResourceTree
 
-ENCODINGS = ("json", "jsonflat")
-
 
 class TreeEncoder:
     """Turns a :class:`ResourceTree` into plain JSON values for one encoding and API path."""
