@@ -98,9 +98,15 @@ class EventSubscription:
             self._evict = None
 
     def release(self) -> None:
+        """One use fewer; the last one evicts after ``unsubscribe_delay`` (at once when it is 0)."""
         self.count -= 1
         if self.count == 0:
-            self._evict = asyncio.get_running_loop().call_later(self.cache.unsubscribe_delay, self._evicted)
+            if self.cache.unsubscribe_delay:
+                self._evict = asyncio.get_running_loop().call_later(
+                    self.cache.unsubscribe_delay, self._evicted
+                )
+            else:
+                self._evicted()
 
     def _evicted(self) -> None:
         self._evict = None
