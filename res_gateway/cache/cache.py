@@ -36,6 +36,9 @@ logger = logging.getLogger("res_gateway.cache")
 
 Work = Callable[[], Awaitable[Any] | None]
 
+#: Gets a reset repeats at most while events keep arriving (and being dropped) during its get.
+REFETCHES = 3
+
 
 class EventSubscription:
     """Everything cached under one resource name."""
@@ -278,8 +281,24 @@ class EventSubscription:
         return list(await asyncio.gather(*(self._reset(rs, resync) for rs in resources)))
 
     async def _reset(self, rs: ResourceSubscription, resync: bool) -> bool:
+        """Fetch ``rs`` anew; again while events were dropped during the get (up to ``REFETCHES`` times).
+
+        Another instance of the service may have committed and sent an event after the instance
+        answering the get read its state: the reply then lacks what the dropped event carried.
+        """
+        for _ in range(REFETCHES + 1):
+            fetched, dropped = await self._fetch(rs, resync)
+            if not dropped:
+                return fetched
+        logger.warning(
+            "%s kept changing while being fetched again; giving up after %d refetches", rs.rid, REFETCHES
+        )
+        return True
+
+    async def _fetch(self, rs: ResourceSubscription, resync: bool) -> tuple[bool, bool]:
+        """One reset get of ``rs``, applied in queue order: (fetched, an event was dropped meanwhile)."""
         async with self.cache.reset_limit:
-            rs.resetting = True
+            rs.resetting, rs.dropped = True, False
             payload = dumps({"query": rs.query}) if rs.is_query else b"{}"
             try:
                 reply = await self.cache.mq.request(f"get.{self.name}", payload, self.cache.timeout)
@@ -291,15 +310,15 @@ class EventSubscription:
         unreachable = isinstance(result, ResError) and (
             result is NO_RESPONDERS or result.code == errors.CODE_TIMEOUT
         )
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
 
         def apply() -> None:
-            rs.resetting = False
+            dropped, rs.resetting, rs.dropped = rs.dropped, False, False
             if resync and unreachable:
-                done.set_result(False)
+                done.set_result((False, False))
                 return
-            done.set_result(True)
             if isinstance(result, ResError):
+                done.set_result((True, False))
                 if result.code == errors.CODE_NOT_FOUND:
                     rs.delete()
                 else:
@@ -308,9 +327,11 @@ class EventSubscription:
             try:
                 kind, value = _resource_value(result)
             except ResError as e:
+                done.set_result((True, False))
                 logger.error("reset get.%s: %s", rs.rid, e)
                 return
             rs.replace(kind, value)
+            done.set_result((True, dropped))
 
         self.enqueue(apply)
         return await done

@@ -41,6 +41,7 @@ class ResourceSubscription:
         self.version = 0
         self.subscribers: set[Subscriber] = set()
         self.resetting = False
+        self.dropped = False  # an event was dropped while resetting: the reply may predate it
         # Resolves to the loaded ResourceSubscription (this one or the one it links to) or a ResError.
         self.loaded: asyncio.Future[ResourceSubscription | ResError] = (
             asyncio.get_running_loop().create_future()
@@ -67,6 +68,7 @@ class ResourceSubscription:
                 sub.on_reaccess()
             return
         if self.resetting and name in ("change", "add", "remove", "delete"):
+            self.dropped = True
             return
         try:
             data = loads(payload) if payload else None

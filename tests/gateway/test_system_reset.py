@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from res_gateway.cache.cache import REFETCHES
 from tests.gateway.common import ACCESS_DENIED, respond_get, subscribe, value
 
 RESETS = [
@@ -90,13 +91,45 @@ async def test_reset_error_keeps_cache(client, connect, service, rid, response):
     assert await pending.result() == {kind: {rid: value(rid)}}
 
 
-async def test_events_during_reset_get_are_dropped(client, service):
+async def test_events_during_reset_get_are_dropped_and_fetched_again(client, service):
     await subscribe(client, service, "test.model")
     await service.publish_reset(resources=["test.model"])
     req = await service.get_request("get.test.model")
     await service.publish_change("test.model", {"string": "during"})
     await req.respond_model({**value("test.model"), "string": "after"})
     assert await client.get_event() == {"event": "test.model.change", "data": {"values": {"string": "after"}}}
+    await (await service.get_request("get.test.model")).respond_model(
+        {**value("test.model"), "string": "after"}
+    )
+    await service.assert_no_request()
+    await client.assert_no_message()
+
+
+async def test_event_from_another_instance_during_reset_get_reaches_clients_once(client, service):
+    """One instance commits and sends add; another answered the reset get from the state before."""
+    rid = "test.collection"
+    before, after = value(rid), [*value(rid), "row"]
+    await subscribe(client, service, rid)
+    await service.publish_reset(resources=[rid])
+    stale = await service.get_request(f"get.{rid}")
+    await service.publish_add(rid, "row", len(before))
+    await stale.respond_collection(before)
+    await (await service.get_request(f"get.{rid}")).respond_collection(after)
+    assert await client.get_event() == {"event": f"{rid}.add", "data": {"idx": len(before), "value": "row"}}
+    await service.assert_no_request()
+    await client.assert_no_message()
+
+
+async def test_refetching_is_bounded_while_events_keep_coming(client, service):
+    rid = "test.collection"
+    await subscribe(client, service, rid)
+    await service.publish_reset(resources=[rid])
+    collection = value(rid)
+    for n in range(REFETCHES + 1):
+        req = await service.get_request(f"get.{rid}")
+        await service.publish_add(rid, n, len(collection))
+        await req.respond_collection(collection)
+    await service.assert_no_request()
     await client.assert_no_message()
 
 
