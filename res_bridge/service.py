@@ -116,24 +116,39 @@ class Service:
         return asyncio.run_coroutine_threadsafe(self.start(), loop)
 
     async def stop(self) -> None:
-        """Stop taking requests, finish those under way (up to 5 s), deliver what is queued, close."""
+        """Stop taking requests, finish those under way (up to 5 s), deliver what is queued, close.
+
+        Clean in every connection state: while NATS is unreachable or the connection is closed,
+        nothing more can be delivered, so the service says so in one log line and closes.
+        """
         if self.nc is None:
             return
+        nc = self.nc
         publisher_module.publisher.attach(None)
         self._stopped.set()
         for sub in self._subscriptions:
-            await sub.unsubscribe()
+            with contextlib.suppress(nats.errors.Error):  # closed meanwhile: nothing to unsubscribe from
+                await sub.unsubscribe()
         working = [task for task in self._tasks if task is not self._sender]
         if working:
             await asyncio.wait(working, timeout=5)
-        nc = self.nc
         if nc.is_connected:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(self.flush(), 5)
+            except Exception as e:  # noqa: BLE001 - the connection failed while stopping
+                logger.warning("RES service stopping: queued messages may be lost (%s)", e)
+        else:
+            logger.warning(
+                "RES service stopping while NATS is %s: closing; %d queued messages not delivered",
+                "closed" if nc.is_closed else "unreachable",
+                self._outgoing.qsize(),  # type: ignore[union-attr]
+            )
         self.nc = None
-        await nc.close()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await nc.close()
         self._executor.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
 
     async def reset(self) -> None:
@@ -146,7 +161,7 @@ class Service:
         await self.reset()
 
     async def _on_disconnected(self) -> None:
-        if self.nc is not None:
+        if self.nc is not None and not self.nc.is_closed:
             logger.warning("RES service lost its NATS connection; reconnecting")
 
     async def _on_error(self, e: Exception) -> None:
