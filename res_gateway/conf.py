@@ -128,6 +128,7 @@ class GatewaySettings:
         for key in _ZERO_DEFAULTED:  # as resgate's SetDefault, before validation
             if merged[key] is None or (type(merged[key]) in (str, int) and not merged[key]):
                 merged[key] = RESGATE_DEFAULTS[key]
+        _pair(merged, "natsCert", "natsKey")
         return cls(
             nats_url=_str(merged, "natsUrl"),
             nats_creds=_str(merged, "natsCreds"),
@@ -177,6 +178,13 @@ def _str(c: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise _invalid(key, value, "must be a string")
     return value
+
+
+def _pair(c: dict[str, Any], key: str, other: str) -> None:
+    """``key`` and ``other`` are both given or both left out."""
+    for given, missing in ((key, other), (other, key)):
+        if _str(c, given) and not _str(c, missing):
+            raise _invalid(given, c[given], f"needs {missing} too")
 
 
 def _str_list(c: dict[str, Any], key: str) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
 from res_protocol import compile_patterns, errors, loads
 
 from .cache import Cache
-from .conf import gateway_settings
+from .conf import ConfigError, GatewaySettings, gateway_settings
 from .connection import Connection
 from .mq import MQClient, Subscription
 from .mq.nats import NatsClient
@@ -109,6 +110,37 @@ def get_gateway() -> Gateway:
     """The process's gateway, created on first use inside the running event loop and started once."""
     global _gateway
     if _gateway is None:
-        _gateway = Gateway(NatsClient(gateway_settings.nats_url, buffer_size=gateway_settings.buffer_size))
+        _gateway = Gateway(nats_client(gateway_settings))
         _gateway.start()
     return _gateway
+
+
+def nats_client(config: GatewaySettings) -> NatsClient:
+    """A NATS client for the configured URL, user credentials and TLS files."""
+    options: dict[str, Any] = {}
+    if config.nats_creds:
+        options["user_credentials"] = config.nats_creds
+    tls = nats_tls(config)
+    if tls is not None:
+        options["tls"] = tls
+    return NatsClient(config.nats_url, buffer_size=config.buffer_size, **options)
+
+
+def nats_tls(config: GatewaySettings) -> ssl.SSLContext | None:
+    """The TLS context for NATS: the root CAs to trust and the client certificate (None when neither)."""
+    if not config.nats_root_cas and not config.nats_cert:
+        return None
+    context = ssl.create_default_context()
+    for path in config.nats_root_cas:
+        try:
+            context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"invalid natsRootCAs setting ({path!r}): cannot load the CA file: {e}")
+    if config.nats_cert:
+        try:
+            context.load_cert_chain(config.nats_cert, config.nats_key)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"invalid natsCert setting ({config.nats_cert!r}): cannot load it with natsKey: {e}"
+            )
+    return context

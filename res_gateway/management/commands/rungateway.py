@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from res_gateway import server
 from res_gateway.conf import RESGATE_DEFAULTS, RESGATE_VERSION, ConfigError, GatewaySettings, gateway_settings
+from res_gateway.gateway import nats_tls
 from res_protocol import PROTOCOL_VERSION
 
 logger = logging.getLogger("res_gateway")
@@ -108,6 +109,7 @@ class Command(BaseCommand):
         config = {**base, **(from_file or {}), **flag_overrides(options)}
         try:
             gateway = GatewaySettings.from_config(config)
+            nats_tls(gateway)  # unreadable NATS TLS files stop the command before it listens
         except ConfigError as e:
             raise CommandError(str(e))
         if gateway.tls and not (gateway.cert_file and gateway.key_file):
