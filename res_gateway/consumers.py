@@ -8,7 +8,7 @@ from typing import Any
 from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
-from res_protocol import dumps
+from res_protocol import ResError, dumps, errors
 
 from .conf import gateway_settings
 from .connection import LEGACY, Connection, RequestInfo
@@ -59,7 +59,10 @@ class GatewayConsumer(AsyncConsumer):
             gateway = get_gateway()
             conn = Connection(gateway, request_info=info, protocol=LEGACY, send=self.base_send)
             await conn.open()
-        except Exception as e:  # NATS unreachable: refuse rather than serve a dead session
+        except Exception as e:  # stopping, or NATS unreachable: refuse rather than serve a dead session
+            if isinstance(e, ResError) and e.code == errors.CODE_SERVICE_UNAVAILABLE:
+                await self._deny(503, e.to_dict())
+                return
             logger.error("refusing WebSocket connection: %s", e)
             await self.base_send({"type": "websocket.close", "code": 1011})
             return

@@ -32,6 +32,8 @@ class Gateway:
         self.connections: dict[str, Connection] = {}
         self._system: Subscription | None = None
         self._starting: asyncio.Task[None] | None = None
+        #: Set when :meth:`stop` begins, and kept: new connections are refused as the service unavailable.
+        self.stopping = False
 
     def start(self) -> asyncio.Task[None]:
         """Connect to NATS in the background (retrying until it answers); idempotent."""
@@ -46,17 +48,20 @@ class Gateway:
         logger.info("gateway connected to NATS at %s", gateway_settings.nats_url)
 
     async def ready(self) -> None:
-        """Wait until connected to NATS (up to the request timeout; then ``system.timeout``)."""
+        """Wait until connected to NATS (up to the request timeout; then ``system.timeout``).
+
+        Once stopping, raises ``system.serviceUnavailable``.
+        """
+        if self.stopping:
+            raise errors.SERVICE_UNAVAILABLE
         try:
             await asyncio.wait_for(asyncio.shield(self.start()), gateway_settings.request_timeout)
         except TimeoutError:
             raise errors.internal_error("not connected to NATS")
 
     async def stop(self) -> None:
-        """Close every connection, then the NATS connection."""
-        global _gateway
-        if _gateway is self:
-            _gateway = None
+        """Refuse new connections from now on, close every open one, then the NATS connection."""
+        self.stopping = True
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
         for conn in list(self.connections.values()):
@@ -107,7 +112,10 @@ _gateway: Gateway | None = None
 
 
 def get_gateway() -> Gateway:
-    """The process's gateway, created on first use inside the running event loop and started once."""
+    """The process's gateway, created on first use inside the running event loop and started once.
+
+    Once stopped it stays the process's gateway, refusing new connections.
+    """
     global _gateway
     if _gateway is None:
         _gateway = Gateway(nats_client(gateway_settings))
