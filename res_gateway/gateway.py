@@ -152,3 +152,13 @@ def nats_tls(config: GatewaySettings) -> ssl.SSLContext | None:
                 f"invalid natsCert setting ({config.nats_cert!r}): cannot load it with natsKey: {e}"
             )
     return context
+
+
+async def stop_gateway(grace: float = 3.0) -> None:
+    """Stop the process's gateway if one was created, giving it ``grace`` seconds; failures are logged."""
+    if _gateway is None:
+        return
+    try:
+        await asyncio.wait_for(_gateway.stop(), grace)
+    except Exception:
+        logger.exception("Stopping the gateway failed")

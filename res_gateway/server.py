@@ -17,7 +17,7 @@ from channels.routing import get_default_application
 
 from . import metrics
 from .conf import GatewaySettings
-from .gateway import get_gateway
+from .gateway import get_gateway, stop_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -164,19 +164,12 @@ async def _close_daphne_websockets(server: Any) -> None:
 
 
 async def _finish(metrics_server: asyncio.Server | None) -> None:
-    """After the clients are gone: close the gateway's NATS connection, then the metrics endpoint."""
-    await _stop_gateway()
+    """After the clients are gone: stop the gateway (a no-op after the lifespan shutdown), then metrics."""
+    await stop_gateway(CLOSE_GRACE)
     if metrics_server is not None:
         metrics_server.close()
         await metrics_server.wait_closed()
     logger.info("Gateway stopped")
-
-
-async def _stop_gateway() -> None:
-    try:
-        await asyncio.wait_for(get_gateway().stop(), CLOSE_GRACE)
-    except Exception:
-        logger.exception("Closing the gateway's NATS connection failed")
 
 
 def _cache_counts() -> tuple[int, int]:
