@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from res_gateway import gateway as gateway_module
+from res_gateway.gateway import Gateway
+from res_gateway.mq.nats import NatsClient
 from tests.harness import Client, GatewayProcess, run_gateway, service, start_gateway  # noqa: F401
 
 
@@ -49,3 +52,13 @@ async def client(connect: Callable[..., Any]) -> Client:
 async def legacy_client(connect: Callable[..., Any]) -> Client:
     """A client that never sent a version request (protocol 1.1.1)."""
     return await connect(version=None)
+
+
+@pytest.fixture
+async def process_gateway(nats_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
+    """A connected gateway installed as this process's gateway (for in-process ASGI tests; restored after)."""
+    gw = Gateway(NatsClient(nats_url))
+    await gw.ready()
+    monkeypatch.setattr(gateway_module, "_gateway", gw)
+    yield gw
+    await gw.stop()

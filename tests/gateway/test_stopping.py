@@ -10,23 +10,11 @@ import httpx
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from res_gateway import gateway as gateway_module
 from res_gateway.gateway import Gateway, get_gateway
-from res_gateway.mq.nats import NatsClient
 from resproject.asgi import application
 from tests.harness import Service
 
 UNAVAILABLE = {"code": "system.serviceUnavailable", "message": "Service unavailable"}
-
-
-@pytest.fixture
-async def core(nats_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateway]:
-    """A connected gateway installed as this process's gateway (restored after the test)."""
-    gw = Gateway(NatsClient(nats_url))
-    await gw.ready()
-    monkeypatch.setattr(gateway_module, "_gateway", gw)
-    yield gw
-    await gw.stop()
 
 
 @pytest.fixture
@@ -48,9 +36,9 @@ async def stopping(gw: Gateway) -> asyncio.Task[None]:
     ("method", "path"), [("GET", "/api/test/model"), ("POST", "/api/test/model/set"), ("HEAD", "/api/test/x")]
 )
 async def test_api_answers_503_once_stopping(
-    core: Gateway, api: httpx.AsyncClient, service: Service, method: str, path: str
+    process_gateway: Gateway, api: httpx.AsyncClient, service: Service, method: str, path: str
 ) -> None:
-    stop = await stopping(core)
+    stop = await stopping(process_gateway)
     response = await api.request(method, path)
     await stop
     assert response.status_code == 503
@@ -60,17 +48,17 @@ async def test_api_answers_503_once_stopping(
 
 
 async def test_api_keeps_answering_503_once_stopped(
-    core: Gateway, api: httpx.AsyncClient, service: Service
+    process_gateway: Gateway, api: httpx.AsyncClient, service: Service
 ) -> None:
-    await core.stop()
-    assert get_gateway() is core
+    await process_gateway.stop()
+    assert get_gateway() is process_gateway
     response = await api.get("/api/test/model")
     assert (response.status_code, response.json()) == (503, UNAVAILABLE)
     await service.assert_no_request()
 
 
-async def test_new_websocket_is_refused_with_503_once_stopping(core: Gateway) -> None:
-    stop = await stopping(core)
+async def test_new_websocket_is_refused_with_503_once_stopping(process_gateway: Gateway) -> None:
+    stop = await stopping(process_gateway)
     communicator = WebsocketCommunicator(application, "/")
     communicator.scope["extensions"] = {"websocket.http.response": {}}
     await communicator.send_input({"type": "websocket.connect"})
@@ -79,13 +67,13 @@ async def test_new_websocket_is_refused_with_503_once_stopping(core: Gateway) ->
     await stop
     assert (start["type"], start["status"]) == ("websocket.http.response.start", 503)
     assert json.loads(body["body"]) == UNAVAILABLE
-    assert core.connections == {}
+    assert process_gateway.connections == {}
 
 
-async def test_open_websocket_is_closed_by_stop(core: Gateway) -> None:
+async def test_open_websocket_is_closed_by_stop(process_gateway: Gateway) -> None:
     communicator = WebsocketCommunicator(application, "/")
     connected, _ = await communicator.connect()
-    assert connected and len(core.connections) == 1
-    await core.stop()
-    assert core.connections == {}
+    assert connected and len(process_gateway.connections) == 1
+    await process_gateway.stop()
+    assert process_gateway.connections == {}
     await communicator.disconnect()
