@@ -50,10 +50,15 @@ class BridgeSettings:
 
     @property
     def nats_servers(self) -> list[str]:
-        return [url.strip() for url in str(self.NATS_URL).split(",") if url.strip()]
+        return server_urls(self.NATS_URL)
 
     def reload(self) -> None:
         self._cache.clear()
+
+
+def server_urls(urls: str) -> list[str]:
+    """The NATS server URLs of a comma-separated list (nodes of one cluster)."""
+    return [url.strip() for url in str(urls).split(",") if url.strip()]
 
 
 bridge_settings = BridgeSettings()

@@ -32,7 +32,7 @@ from django.db import close_old_connections, transaction
 from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
 from . import publisher as publisher_module
-from .conf import bridge_settings
+from .conf import bridge_settings, server_urls
 from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
 from .requests import Request, ResourceResponse
@@ -43,7 +43,9 @@ Job = Callable[[], Any]
 
 
 class Service:
-    """Serves the resources of ``registry`` on NATS (settings ``NATS_URL``, ``QUEUE_GROUP``, ``WORKERS``)."""
+    """Serves the resources of ``registry`` on NATS (settings ``NATS_URL``, ``QUEUE_GROUP``, ``WORKERS``).
+
+    ``nats_url`` may list several nodes of a cluster, comma-separated, like ``NATS_URL``."""
 
     def __init__(
         self,
@@ -54,7 +56,7 @@ class Service:
         reconnect_wait: float = 0.5,
     ) -> None:
         self.registry = registry
-        self.servers = [nats_url] if nats_url else bridge_settings.nats_servers
+        self.servers = server_urls(nats_url) if nats_url else bridge_settings.nats_servers
         self.queue_group = queue_group or bridge_settings.QUEUE_GROUP
         self.workers = workers or bridge_settings.WORKERS
         self.reconnect_wait = reconnect_wait

@@ -1,0 +1,105 @@
+"""Moving to another NATS node: a request under way when the service's node dies is still answered,
+its events first, and the service is subscribed again before its system.reset goes out."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import nats
+import pytest
+
+from library.models import Book
+from res_bridge import ModelResource, call_method, publish_event
+from res_bridge.publisher import round_trip
+from res_bridge.registry import Registry
+from res_bridge.service import Service
+from res_protocol import dumps, loads
+from tests.bridge.conftest import Recorder
+from tests.support import NatsServer, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+started, release = threading.Event(), threading.Event()
+
+
+class HeldBooks(ModelResource):
+    model = Book
+    rid = "held.book.{pk}"
+    collection = "held.books"
+
+    @call_method(detail=False)
+    def hold(self, request) -> str:
+        """Signal that the request is under way, wait for the test, then publish and answer."""
+        started.set()
+        assert release.wait(10)
+        publish_event("held.books", "done", {"n": 1})
+        return "done"
+
+
+def _peers(monitor: int) -> int:
+    routes = httpx.get(f"http://127.0.0.1:{monitor}/routez").json().get("routes") or []
+    return len({route["remote_id"] for route in routes})
+
+
+@pytest.fixture
+def cluster() -> Iterator[list[NatsServer]]:
+    """Two nats-servers routed to each other."""
+    routes, monitors = [free_port(), free_port()], [free_port(), free_port()]
+    nodes: list[NatsServer] = []
+    try:
+        for i in range(2):
+            cluster = ["--cluster_name", "bridge", "--cluster", f"nats://127.0.0.1:{routes[i]}"]
+            route = ["--routes", f"nats://127.0.0.1:{routes[1 - i]}", "-m", str(monitors[i])]
+            nodes.append(NatsServer(extra=[*cluster, *route]))
+        deadline = time.monotonic() + 20
+        while not all(_peers(m) == 1 for m in monitors):
+            assert time.monotonic() < deadline, "the NATS cluster did not form"
+            time.sleep(0.05)
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def test_a_request_under_way_is_answered_from_the_next_node(cluster):
+    registry = Registry()
+    registry.register(HeldBooks)
+    started.clear()
+    release.clear()
+    service = Service(
+        registry, nats_url=",".join(n.url for n in cluster), queue_group=uuid.uuid4().hex, reconnect_wait=0.1
+    )
+    await service.start()
+    first = next(n for n in cluster if n.port == service.nc.connected_url.port)
+    other = next(n for n in cluster if n is not first)
+    client = await nats.connect(other.url)
+    try:
+        seen, resets = Recorder(), Recorder()
+        await client.subscribe("event.held.>", cb=seen._on)
+        await client.subscribe("reply.held", cb=seen._on)
+        await client.subscribe("system.reset", cb=resets._on)
+        await round_trip(client, 5)
+        await client.publish("call.held.books.hold", dumps({"cid": "c"}), reply="reply.held")
+        assert await asyncio.to_thread(started.wait, 5)
+
+        first.stop()  # the service's node dies while the request is under way
+        reset = {"resources": ["held.>"], "access": ["held.>"]}
+        assert await resets.wait(1) == [("system.reset", reset)]
+        assert service.nc.connected_url.port == other.port
+        reply = await client.request("get.held.book.7", b"{}", timeout=5)  # subscribed before the reset
+        assert loads(reply.data)["error"]["code"] == "system.notFound"
+
+        release.set()
+        assert await seen.wait(2) == [
+            ("event.held.books.done", {"n": 1}),
+            ("reply.held", {"result": "done"}),
+        ]
+    finally:
+        release.set()
+        await client.close()
+        await service.stop()
