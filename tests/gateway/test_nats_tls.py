@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.core.management import CommandError, call_command
 
+from res_gateway.conf import GatewaySettings
+from res_gateway.gateway import nats_client
 from tests.gateway.common import value
 from tests.harness import Client, Service, run_gateway
 from tests.support import NatsServer
@@ -32,6 +34,12 @@ class Pki:
 
     def path(self, name: str) -> str:
         return str(self.dir / name)
+
+    def paths(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` with its file names (and lists of them) made paths in the directory."""
+        return {
+            k: [self.path(p) for p in v] if isinstance(v, list) else self.path(v) for k, v in config.items()
+        }
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -148,7 +156,7 @@ REFUSED = [
 async def test_gateway_without_what_the_server_requires_refuses_clients(
     pki: Pki, tls_nats: NatsServer, tls: dict[str, Any]
 ) -> None:
-    config = {k: [pki.path(p) for p in v] if isinstance(v, list) else pki.path(v) for k, v in tls.items()}
+    config = pki.paths(tls)
     gw = run_gateway(tls_nats.url, requestTimeout=500, **config)
     try:
         with pytest.raises(websockets.InvalidStatus):
@@ -176,3 +184,22 @@ async def test_unreadable_root_ca_in_settings_is_logged_and_clients_refused(
         assert f"invalid natsRootCAs setting ({missing!r}): cannot load the CA file" in gw.output()
     finally:
         gw.stop()
+
+
+@pytest.mark.parametrize(
+    ("config", "options"),
+    [
+        ({}, set()),
+        ({"natsCreds": "user.creds"}, {"user_credentials"}),
+        ({"natsRootCAs": ["ca.pem"]}, {"tls"}),
+        (
+            {"natsCreds": "user.creds", "natsCert": "client.pem", "natsKey": "client-key.pem"},
+            {"user_credentials", "tls"},
+        ),
+    ],
+)
+def test_settings_become_connect_options(pki: Pki, config: dict[str, Any], options: set[str]) -> None:
+    config = pki.paths(config)
+    client = nats_client(GatewaySettings.from_config(config))
+    assert set(client.options) == options
+    assert client.options.get("user_credentials", pki.path("user.creds")) == pki.path("user.creds")
