@@ -305,6 +305,24 @@ class Service:
         return {"collection": item.to_collection(relation.items(owner.pk, item))}
 
     def _query(self, request: Request) -> Any:
+        """A query request after a query event, answered with the query's current result.
+
+        The protocol asks for the result as of the event. Every committed transaction that saves, deletes
+        or announces rows of a queryable model sends its own query event after its other events; a gateway
+        handles a resource's query events one at a time, diffing each answer against its copy, and ignores
+        a timed-out one.
+        So the answer to the last event, given after the last commit, carries the final data, and every
+        copy converges on it (a lost answer leaves a copy stale until the next event or reset, as it
+        would with answers as of the event).
+
+        What differs: an answer may already show a later transaction, so a client can see its effect on a
+        query collection (a row added, removed or moved) just before that transaction's own change events
+        for the rows reach it; the later query event then diffs to nothing. Answering as of the event
+        would need the state at that commit where the query is answered: the event is sent by whichever
+        process committed (a web worker, a shell command that exits at once), while any service of the
+        queue group answers, so the snapshot (or a log of every later change) would have to travel
+        between processes, and the queries to evaluate are only known when their requests arrive.
+        """
         route, _ = self._resolve(request.resource_name)
         if route.kind != COLLECTION or not route.resource.is_queryable:
             raise errors.NOT_FOUND
