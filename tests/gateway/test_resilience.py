@@ -105,3 +105,37 @@ async def test_gateway_started_before_nats_connects_when_it_comes(nats):
             restarted.stop()
     finally:
         gw.stop()
+
+
+async def test_event_dropped_during_resync_get_is_fetched_again(nats):
+    gw = run_gateway(nats.url, requestTimeout=1000)
+    service = await Service.connect(nats.url)
+    client = await Client.connect(gw.ws_url)
+    try:
+        pending = client.send("subscribe.test.collection")
+        reqs = await service.get_requests(2)
+        await reqs.get("access.test.collection").respond_access(get=True)
+        await reqs.get("get.test.collection").respond_collection(["a"])
+        await pending.result()
+        await service.close()
+        nats.stop()
+        restarted = NatsServer(port=nats.port)
+        service = await Service.connect(restarted.url)
+        service.auto("access.test.collection", {"result": {"get": True}})
+        try:
+            stale = await service.get_request("get.test.collection", wait=15)
+            await service.publish_add("test.collection", "b", 1)
+            await stale.respond_collection(["a"])
+            await (await service.get_request("get.test.collection")).respond_collection(["a", "b"])
+            assert await client.get_event() == {
+                "event": "test.collection.add",
+                "data": {"idx": 1, "value": "b"},
+            }
+            await service.assert_no_request()
+            await client.assert_no_message()
+        finally:
+            await service.close()
+            restarted.stop()
+    finally:
+        await client.close()
+        gw.stop()
