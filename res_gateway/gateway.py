@@ -135,10 +135,15 @@ def nats_client(config: GatewaySettings) -> NatsClient:
 
 
 def nats_tls(config: GatewaySettings) -> ssl.SSLContext | None:
-    """The TLS context for NATS: the root CAs to trust and the client certificate (None when neither)."""
+    """The TLS context for NATS (None when no file is set).
+
+    Root CAs given replace the system's, as in resgate; the client certificate is shown when asked for.
+    """
     if not config.nats_root_cas and not config.nats_cert:
         return None
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the certificate and the host name
+    if not config.nats_root_cas:
+        context.load_default_certs()
     for path in config.nats_root_cas:
         try:
             context.load_verify_locations(cafile=path)

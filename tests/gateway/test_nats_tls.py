@@ -165,12 +165,16 @@ async def test_gateway_without_what_the_server_requires_refuses_clients(
         gw.stop()
 
 
-def test_unreadable_root_ca_is_refused_in_one_line(tmp_path: Path) -> None:
-    missing = str(tmp_path / "missing-ca.pem")
+@pytest.mark.parametrize(
+    ("flags", "key"),
+    [(["--natsrootca"], "natsRootCAs"), (["--natscert", "--natskey"], "natsCert")],
+)
+def test_unreadable_tls_file_is_refused_in_one_line(tmp_path: Path, flags: list[str], key: str) -> None:
+    missing = str(tmp_path / "missing.pem")
     with pytest.raises(CommandError) as raised:
-        call_command("rungateway", "--natsrootca", missing)
+        call_command("rungateway", *[arg for flag in flags for arg in (flag, missing)])
     message = str(raised.value)
-    assert "natsRootCAs" in message and missing in message and "\n" not in message
+    assert key in message and missing in message and "\n" not in message
 
 
 async def test_unreadable_root_ca_in_settings_is_logged_and_clients_refused(
