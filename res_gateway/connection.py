@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -123,7 +124,8 @@ class Connection:
         self.subs: dict[str, Subscription] = {}
         self.closed = False
         self._send = send
-        self._out: asyncio.Queue[str] | None = None
+        self._out: deque[str] | None = None  # messages not yet handed to the socket
+        self._pending = asyncio.Event()  # set while _out has messages
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conn_sub: Any = None
@@ -141,7 +143,8 @@ class Connection:
         """Register with the gateway and listen to ``conn.<cid>.*``."""
         await self.gateway.ready()
         if self._send is not None:
-            self._out = asyncio.Queue(gateway_settings.send_queue_size)
+            self._out = deque()
+            self._out_limit = gateway_settings.send_queue_size
             self._writer = asyncio.ensure_future(self._write_loop())
         self._conn_sub = await self.gateway.mq.subscribe(f"conn.{self.cid}.*", self._on_conn_message)
         self.gateway.connections[self.cid] = self
@@ -177,19 +180,25 @@ class Connection:
             return
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("ws %s send %s", self.cid, text)
-        try:
-            self._out.put_nowait(text)
-        except asyncio.QueueFull:
-            logger.warning("disconnecting %s: send queue full (%d messages)", self.cid, self._out.qsize())
+        out = self._out
+        if len(out) >= self._out_limit:
+            logger.warning("disconnecting %s: send queue full (%d messages)", self.cid, len(out))
             self._out = None
             asyncio.ensure_future(self._disconnect())
+            return
+        out.append(text)
+        self._pending.set()
 
     async def _write_loop(self) -> None:
+        """Hand queued messages to the socket, all that are waiting at each wake-up."""
         assert self._out is not None and self._send is not None
-        out, send = self._out, self._send
+        out, send, pending = self._out, self._send, self._pending
         try:
             while True:
-                await send({"type": "websocket.send", "text": await out.get()})
+                await pending.wait()
+                while out:
+                    await send({"type": "websocket.send", "text": out.popleft()})
+                pending.clear()
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the socket is gone; the consumer closes the connection
