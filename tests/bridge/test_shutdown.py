@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from res_bridge.publisher import Publisher
 from res_bridge.service import Service
 from tests.support import NatsServer, Process, manage
 
@@ -76,3 +77,20 @@ def test_a_process_publishing_while_nats_is_down_exits_cleanly(tmp_path):
     output = process.log_path.read_text(errors="replace")
     assert "Traceback" not in output
     assert output.count("RES messages not delivered: NATS is unreachable") >= 1
+
+
+def test_closing_the_publisher_while_nats_is_down_is_clean(caplog):
+    server = NatsServer()
+    publisher = Publisher(nats_url=server.url, reconnect_wait=0.1)
+    try:
+        publisher.publish("event.library.book.1.custom", {})
+        assert publisher.flush(5)
+        server.stop()
+        publisher.publish("event.library.book.1.custom", {})
+        publisher.close(0.5)
+    finally:
+        server.stop()
+    assert not publisher.connected
+    problems = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert problems == []
+    assert "1 RES messages not delivered: NATS is unreachable" in caplog.text
