@@ -166,16 +166,8 @@ class Subscription:
         if self.disposed:
             return
         name = event.name
-        if name == "change":
-            old_refs = [r for r in map(hard_ref, event.old.values()) if r is not None]
-            new_refs = [r for r in map(hard_ref, event.data["values"].values()) if r is not None]
-            self._apply(event, new_refs, old_refs)
-        elif name == "add":
-            ref = hard_ref(event.data["value"])
-            self._apply(event, [ref] if ref else [], [])
-        elif name == "remove":
-            ref = hard_ref(event.old)
-            self._apply(event, [], [ref] if ref else [])
+        if name in ("change", "add", "remove"):
+            self._apply(event, *event.refs())
         elif name == "delete":
             self._deleted(event)
         elif self.sent:

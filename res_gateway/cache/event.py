@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from res_protocol import dumps_str
+from res_protocol import dumps_str, hard_ref
 
 #: Version of the first protocol that sends soft references and data values as they are (1.2.1).
 MODERN = 1002001
@@ -43,7 +43,7 @@ class CacheEvent:
     resource version it produced.
     """
 
-    __slots__ = ("name", "data", "raw", "old", "value", "version", "_texts")
+    __slots__ = ("name", "data", "raw", "old", "value", "version", "_texts", "_refs")
 
     def __init__(
         self,
@@ -62,6 +62,19 @@ class CacheEvent:
         self.value = value
         self.version = version
         self._texts: dict[tuple[str, bool], str] = {}
+        self._refs: tuple[list[str], list[str]] | None = None
+
+    def refs(self) -> tuple[list[str], list[str]]:
+        """The hard references a change, add or remove brings in and lets go of, found once per event."""
+        if self._refs is None:
+            if self.name == "change":
+                added = [r for r in map(hard_ref, self.data["values"].values()) if r is not None]
+                removed = [r for r in map(hard_ref, self.old.values()) if r is not None]
+            else:
+                added = [r] if self.name == "add" and (r := hard_ref(self.data["value"])) else []
+                removed = [r] if self.name == "remove" and (r := hard_ref(self.old)) else []
+            self._refs = (added, removed)
+        return self._refs
 
     def data_for(self, modern: bool) -> dict[str, Any] | None:
         """The payload for a client of that variant (without any resource set)."""
