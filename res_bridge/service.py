@@ -159,8 +159,14 @@ class Service:
         await self.nc.publish("system.reset", dumps({"resources": patterns, "access": patterns}))
 
     async def _on_reconnected(self) -> None:
-        logger.info("RES service reconnected to NATS")
-        await self.reset()
+        """Subscriptions are back (nats-py sends them first); tell the gateways to reload what we serve."""
+        try:
+            await self.reset()
+            logger.info(
+                "RES service reconnected to NATS on %s; system.reset sent", self.nc.connected_url.netloc
+            )
+        except Exception as e:  # noqa: BLE001 - raised here, nats-py would take the reconnect as failed
+            logger.error("RES service reconnected to NATS, but sending system.reset failed: %s", e)
 
     async def _on_disconnected(self) -> None:
         if self.nc is not None and not self.nc.is_closed:

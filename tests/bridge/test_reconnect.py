@@ -1,5 +1,6 @@
 """Moving to another NATS node: a request under way when the service's node dies is still answered,
-its events first, and the service is subscribed again before its system.reset goes out."""
+its events first; the service is subscribed again before its system.reset goes out, and a reset that
+cannot be sent does not cost it the new connection."""
 
 from __future__ import annotations
 
@@ -103,3 +104,44 @@ async def test_a_request_under_way_is_answered_from_the_next_node(cluster):
         release.set()
         await client.close()
         await service.stop()
+
+
+class ResetFailsOnce(Service):
+    """A service whose first system.reset after a reconnect cannot be sent."""
+
+    error = nats.errors.OutboundBufferLimitError()
+    failures = 0
+
+    async def reset(self) -> None:
+        if self.nc.stats["reconnects"] and not self.failures:
+            self.failures += 1
+            raise self.error
+        await super().reset()
+
+
+async def test_a_failed_reset_after_reconnect_keeps_the_connection(caplog):
+    port = free_port()
+    server = NatsServer(port=port)
+    service = ResetFailsOnce(nats_url=server.url, queue_group=uuid.uuid4().hex, reconnect_wait=0.1)
+    await service.start()
+    client = None
+    try:
+        server.stop()
+        server = NatsServer(port=port)
+        client = await nats.connect(server.url)
+        async with asyncio.timeout(10):
+            while True:  # until the service is back
+                try:
+                    reply = await client.request("get.library.book.7", b"{}", timeout=5)
+                    break
+                except nats.errors.NoRespondersError:
+                    await asyncio.sleep(0.05)
+        assert loads(reply.data)["error"]["code"] == "system.notFound"
+        assert service.nc.is_connected and service.nc.stats["reconnects"] == 1
+        failed = f"RES service reconnected to NATS, but sending system.reset failed: {ResetFailsOnce.error}"
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [failed]
+    finally:
+        if client is not None:
+            await client.close()
+        await service.stop()
+        server.stop()

@@ -210,14 +210,17 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) ->
 
 
 async def test_losing_a_nats_node_keeps_the_stack_serving(clients, topology: Topology) -> None:
-    service_b, reconnected = topology.processes[1], "RES service reconnected to NATS"
+    service_b, reconnected = topology.processes[1], "; system.reset sent"
     seen = service_b.output().count(reconnected)
     topology.nodes[2].stop()  # service B's node; both gateways are elsewhere
     with topology.explained():
         # A request in flight through the dying node is lost (NATS delivers at most once): the stack
         # must serve every request made once the other nodes dropped it and service B is back.
         wait_until(lambda: all(peers(node) == 1 for node in topology.nodes[:2]), "nodes 1, 2 drop node 3")
-        wait_until(lambda: service_b.output().count(reconnected) > seen, "service B reconnects")
+        wait_until(
+            lambda: service_b.output().count(reconnected) > seen,
+            "service B reconnects and sends system.reset",
+        )
         for _ in range(2):  # several calls, so both services (in one queue group) take some
             await each_sees_the_others_changes(*clients, topology)
     assert all(p.proc.poll() is None for p in topology.processes), "a process died with the node"
