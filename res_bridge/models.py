@@ -168,10 +168,12 @@ class RulesRevision(models.Model):
         return self.value
 
     @classmethod
-    def bump(cls) -> None:
+    def bump(cls) -> str:
+        """Store a fresh value and return it."""
         value = uuid.uuid4().hex
         if not cls.objects.filter(pk=1).update(value=value):
             cls.objects.update_or_create(pk=1, defaults={"value": value})
+        return value
 
     @classmethod
     def current(cls) -> str | None:

@@ -7,6 +7,8 @@
   superuser flag or password changed, a user deleted, a DRF token deleted, a logout through Django:
   ``system.tokenReset`` with the users' tids and the refresh subject, so gateways have every connection of
   those users re-authenticated (``refresh`` re-issues or clears the token, and access is checked again).
+- Either: a new access revision, ``event.<AUTH_RID>.access.change`` (``res_bridge.revision``), so pages
+  that were denied a resource, and hold no subscription a reset could re-check, know to try again.
 
 Everything is published once the transaction commits; a rolled-back change publishes nothing.
 """
@@ -26,8 +28,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 
 from res_protocol import is_valid_pattern
 
-from . import publisher
-from .models import AccessRule, RulesRevision
+from . import publisher, revision
+from .models import AccessRule
 from .tokens import refresh_subject, tid_for
 
 #: User fields whose change alters what the user may do, or ends their logins (the password).
@@ -73,6 +75,7 @@ def reset_tokens(user_ids: Iterable[Any]) -> None:
     tids = sorted({tid_for(pk) for pk in user_ids if pk is not None})
     if tids:
         transaction.on_commit(partial(publisher.publish_token_reset, tids, refresh_subject()), robust=True)
+        revision.bump()
 
 
 # AccessRule
@@ -88,8 +91,8 @@ def _remember_rule_pattern(
 
 
 def _rule_changed(sender: type[AccessRule], instance: AccessRule, **kwargs: Any) -> None:
-    RulesRevision.bump()
     reset_access([instance.pattern, instance.__dict__.pop("_res_previous_pattern", None)])
+    revision.bump()
 
 
 # Users, groups, permissions

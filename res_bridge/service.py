@@ -8,7 +8,8 @@
 ``manage.py runresservice`` does just that; any Django process can do it on its own loop.
 Requests for one resource are handled one at a time, in arrival order; requests for different
 resources run in parallel, their ORM work on a thread pool that closes stale database connections.
-The service sends ``system.reset`` for what it serves on start and after every reconnect.
+The service sends ``system.reset`` for what it serves on start and after every reconnect. It also serves
+the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from django.db import close_old_connections, transaction
 from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
 from . import publisher as publisher_module
+from . import revision
 from .conf import bridge_settings, server_urls
 from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
@@ -92,6 +94,7 @@ class Service:
             name="res_bridge service",
         )
         subjects = [f"{kind}.{pattern}" for pattern in self.patterns for kind in ("get", "call", "access")]
+        subjects += [f"get.{revision.access_rid()}", f"access.{revision.access_rid()}"]
         subjects += [f"auth.{bridge_settings.AUTH_RID}.*", f"{QUERY_SUBJECT_PREFIX}.>"]
         self._subscriptions = [
             await self.nc.subscribe(subject, queue=self.queue_group, cb=self._on_message)
@@ -294,6 +297,8 @@ class Service:
         return found
 
     def _get(self, request: Request) -> dict[str, Any]:
+        if request.resource_name == revision.access_rid():
+            return {"model": revision.model()}
         route, params = self._resolve(request.resource_name)
         resource = route.resource
         if route.kind == MODEL:
@@ -337,6 +342,8 @@ class Service:
         return {"collection": route.resource.query_rows(route.resource.parse_query(request.query))}
 
     def _access(self, request: Request) -> Any:
+        if request.resource_name == revision.access_rid():
+            return revision.ACCESS.to_result()
         try:
             access_module = importlib.import_module("res_bridge.access")
         except ImportError:
