@@ -110,7 +110,7 @@ def test_a_django_session_signs_the_page_in(open_page, demo_url: str) -> None:
     expect(page.locator("#login-form")).to_be_hidden()
 
 
-def test_an_admin_rule_change_revokes_access_on_the_open_page(open_page, demo_url: str) -> None:
+def test_an_admin_rule_change_revokes_and_regrants_access_on_the_open_page(open_page, demo_url: str) -> None:
     page = open_page()
     sign_in(page, "bob")
     expect(page.locator("#shelves .shelf").first).to_be_visible(timeout=TIMEOUT)
@@ -123,6 +123,7 @@ def test_an_admin_rule_change_revokes_access_on_the_open_page(open_page, demo_ur
     admin.click("input[type=submit]")
     admin.get_by_role("link", name="library.shelves", exact=True).click()
     expect(admin.locator("#id_can_get")).to_be_checked()
+    rule_url = admin.url
     admin.uncheck("#id_can_get")
     admin.click("input[name=_save]")
     expect(admin.locator(".messagelist .success")).to_be_visible(timeout=TIMEOUT)
@@ -130,3 +131,15 @@ def test_an_admin_rule_change_revokes_access_on_the_open_page(open_page, demo_ur
     expect(page.locator("#shelves-state")).to_have_attribute("data-state", "revoked", timeout=TIMEOUT)
     expect(page.locator("#shelves .shelf")).to_have_count(0)
     expect(page.locator("#user-name")).to_have_text("bob")  # still signed in: no reload happened
+
+    # Ticked again: the shelves come back on the same page, which holds no subscription to them meanwhile.
+    page.evaluate("window.loadedOnce = true")
+    admin.goto(rule_url)
+    admin.check("#id_can_get")
+    admin.click("input[name=_save]")
+    expect(admin.locator(".messagelist .success")).to_be_visible(timeout=TIMEOUT)
+
+    expect(page.locator("#shelves .shelf").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#shelves-state")).to_have_attribute("data-state", "ok")
+    expect(page.locator("#user-name")).to_have_text("bob")
+    assert page.evaluate("window.loadedOnce") is True  # the same document: no reload

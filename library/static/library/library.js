@@ -89,11 +89,14 @@ class LiveList {
   constructor(rid, list, state, renderRow, describeError) {
     Object.assign(this, { rid, list, state, renderRow, describeError });
     this.generation = 0;
+    this.shown = false;
+    this.revoked = false;
     this.unbind = () => {};
   }
 
   async load({ revoked = false } = {}) {
     const generation = ++this.generation;
+    Object.assign(this, { shown: false, revoked });
     this.unbind();
     this.unbind = () => {};
     try {
@@ -106,12 +109,18 @@ class LiveList {
         collection.off("unsubscribe", onUnsubscribe);
         unbindRows();
       };
+      this.shown = true;
       this.show("ok", "");
     } catch (err) {
       if (generation !== this.generation) return;
       this.list.replaceChildren();
       this.show(...this.describeError(err, revoked));
     }
+  }
+
+  /** Loads again unless shown: access may have been granted since it was refused or revoked. */
+  retry() {
+    if (!this.shown) this.load({ revoked: this.revoked });
   }
 
   show(state, text) {
@@ -275,6 +284,12 @@ $("#logout").addEventListener("click", async () => {
   showUser(null);
   shelves.load();
 });
+
+// --- access changes -------------------------------------------------------------------------------------
+
+// The gateway takes a resource away when access to it is revoked, but a page that was refused holds nothing
+// that could tell it access came back: this public model changes whenever access may have changed for anyone.
+client.get(`${AUTH_RID}.access`).then((revision) => revision.on("change", () => shelves.retry()), showError);
 
 showUser(null);
 books.load();
