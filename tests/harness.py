@@ -34,7 +34,7 @@ import pytest
 import websockets
 from nats.aio.msg import Msg
 
-from tests.support import Process, free_port, wait_for_port
+from tests.support import Process, free_port, nats_round_trip, wait_for_port
 
 #: How long helpers wait for something that should arrive (seconds).
 TIMEOUT = 10.0
@@ -139,7 +139,7 @@ class Request:
 
     async def respond_raw(self, payload: bytes) -> None:
         await self.service.nc.publish(self.reply, payload)
-        await self.service.nc.flush()
+        await nats_round_trip(self.service.nc)
 
     async def respond(self, response: dict[str, Any]) -> None:
         await self.respond_raw(json.dumps(response).encode())
@@ -201,7 +201,7 @@ class Service:
         service = cls(await nats.connect(nats_url, allow_reconnect=False))
         for subject in REQUEST_SUBJECTS:
             service._subs.append(await service.nc.subscribe(subject, cb=service._on_request))
-        await service.nc.flush()
+        await nats_round_trip(service.nc)
         return service
 
     async def close(self) -> None:
@@ -210,7 +210,7 @@ class Service:
     async def listen(self, subject: str) -> None:
         """Record requests on one more subject too (e.g. the inbox of a query event)."""
         self._subs.append(await self.nc.subscribe(subject, cb=self._on_request))
-        await self.nc.flush()
+        await nats_round_trip(self.nc)
 
     async def publish_query_event(self, name: str, subject: str = "_QUERY_.1") -> str:
         """Listen on ``subject`` and publish ``event.<name>.query`` naming it; returns the subject."""
@@ -255,7 +255,7 @@ class Service:
         """Publish JSON (or raw ``bytes``) and flush, so the gateway has it before the next step."""
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         await self.nc.publish(subject, data)
-        await self.nc.flush()
+        await nats_round_trip(self.nc)
 
     async def publish_event(self, rid: str, event: str, data: Any = None) -> None:
         """Publish ``event.<rid>.<event>``; ``data=None`` sends an empty payload."""

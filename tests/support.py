@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,15 @@ class NatsServer(Process):
 def manage(*args: str, env: dict[str, str] | None = None, name: str = "") -> Process:
     """Start ``manage.py`` with the given arguments as a child process."""
     return Process([sys.executable, str(ROOT / "manage.py"), *args], env=env, name=name or args[0])
+
+
+async def nats_round_trip(nc: Any, seconds: float = 5.0) -> None:
+    """Return once the server has processed everything ``nc`` sent before.
+
+    ``nc.flush()`` is no barrier in nats-py: its PING is written ahead of commands still pending (a
+    subscription, a publish), so another connection could act before the server knows them.
+    """
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox, max_msgs=1)
+    await nc.publish(inbox, b"")
+    await sub.next_msg(timeout=seconds)

@@ -17,6 +17,7 @@ import pytest
 
 from res_bridge import publisher as publisher_module
 from res_protocol import loads
+from tests.support import nats_round_trip
 
 __all__ = ["published", "recorder", "test_publisher"]
 
@@ -41,7 +42,7 @@ class Recorder:
     async def _connect(self, url: str, subject: str) -> None:
         self._nc = await nats.connect(url, name="test recorder")
         await self._nc.subscribe(subject, cb=self._received)
-        await self._nc.flush()
+        await nats_round_trip(self._nc)
 
     async def _received(self, msg: Any) -> None:
         self.messages.put((msg.subject, loads(msg.data) if msg.data else None))

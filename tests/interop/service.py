@@ -26,6 +26,7 @@ from res_protocol import (
     resource_payload,
     result_payload,
 )
+from tests.support import nats_round_trip
 
 BOOKS = [
     {"id": 1, "title": "Animal Farm", "author": "George Orwell"},
@@ -55,7 +56,7 @@ class BookService:
         self.nc = await nats.connect(nats_url)
         for kind in ("get", "access", "call", "auth"):
             await self.nc.subscribe(f"{kind}.{self.root}.>", cb=self._handle)
-        await self.nc.flush()
+        await nats_round_trip(self.nc)
 
     async def stop(self) -> None:
         if self.nc is not None:
