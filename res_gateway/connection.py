@@ -34,6 +34,7 @@ from res_protocol import (
 
 from .cache import MODERN, client_collection, client_values
 from .conf import gateway_settings
+from .deprecation import warn_once
 from .metrics import metrics
 from .subscription import Subscription, references
 
@@ -345,7 +346,7 @@ class Connection:
                 reply.resource = result["rid"]
             else:
                 raise errors.internal_error("non-resource response on new request")
-        _deprecated_new(rid)
+        warn_once(rid, "new request")
         return await self._resource_result(reply, "new")
 
     async def _resource_result(self, reply: ServiceReply, kind: str) -> Any:
@@ -582,16 +583,6 @@ class Connection:
             return tree
         finally:
             self._drop_direct(sub)
-
-
-_deprecated_services: set[str] = set()
-
-
-def _deprecated_new(rid: str) -> None:
-    service = rid.split(".", 1)[0]
-    if service not in _deprecated_services:
-        _deprecated_services.add(service)
-        logger.warning("deprecated new request used on service %r", service)
 
 
 __all__ = [

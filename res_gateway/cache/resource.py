@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from res_protocol import DELETE_ACTION, InvalidValue, ResError, dumps_str, loads, normalize_value
 
+from ..deprecation import warn_once
 from .diff import diff_collection, diff_model, same
 from .event import CacheEvent
 
@@ -176,15 +177,5 @@ def _change_values(data: Any, rid: str) -> Any:
     if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("values"), dict):
         return data["values"]
     if isinstance(data, dict):
-        _warn_legacy_change(rid)
+        warn_once(rid, "v1.0 change event format (values not wrapped)")
     return data
-
-
-_warned: set[str] = set()
-
-
-def _warn_legacy_change(rid: str) -> None:
-    service = rid.split(".", 1)[0]
-    if service not in _warned:
-        _warned.add(service)
-        logger.warning("deprecated v1.0 change event format from service %r (values not wrapped)", service)
