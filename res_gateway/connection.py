@@ -114,6 +114,7 @@ class Connection:
         request_info: RequestInfo | None = None,
         protocol: int = LATEST,
         send: Send | None = None,
+        write_now: Callable[[str], bool] | None = None,
     ) -> None:
         self.gateway = gateway
         self.request_info = request_info or RequestInfo()
@@ -125,6 +126,8 @@ class Connection:
         self.subs: dict[str, Subscription] = {}
         self.closed = False
         self._send = send
+        self._write_now = write_now  # the server's synchronous write, where it offers one
+        self._writing = False  # the writer task is handing queued messages to the socket
         self._out: deque[str] | None = None  # messages not yet handed to the socket
         self._pending = asyncio.Event()  # set while _out has messages
         self._writer: asyncio.Task[None] | None = None
@@ -182,6 +185,8 @@ class Connection:
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("ws %s send %s", self.cid, text)
         out = self._out
+        if not out and not self._writing and self._write_now is not None and self._write_now(text):
+            return
         if len(out) >= self._out_limit:
             logger.warning("disconnecting %s: send queue full (%d messages)", self.cid, len(out))
             self._out = None
@@ -197,8 +202,10 @@ class Connection:
         try:
             while True:
                 await pending.wait()
+                self._writing = True
                 while out:
                     await send({"type": "websocket.send", "text": out.popleft()})
+                self._writing = False
                 pending.clear()
         except asyncio.CancelledError:
             raise

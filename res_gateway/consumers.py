@@ -18,6 +18,7 @@ from .http.meta import Meta, canonical_key, merge_header
 from .http.paths import rid_to_path
 from .http.status import status_error
 from .metrics import metrics
+from .transport import WRITE_NOW
 
 logger = logging.getLogger("res_gateway.consumers")
 
@@ -57,7 +58,10 @@ class GatewayConsumer(AsyncConsumer):
             return
         try:
             gateway = get_gateway()
-            conn = Connection(gateway, request_info=info, protocol=LEGACY, send=self.base_send)
+            write_now = self.scope.get("extensions", {}).get(WRITE_NOW)
+            conn = Connection(
+                gateway, request_info=info, protocol=LEGACY, send=self.base_send, write_now=write_now
+            )
             await conn.open()
         except Exception as e:  # stopping, or NATS unreachable: refuse rather than serve a dead session
             if isinstance(e, ResError) and e.code == errors.CODE_SERVICE_UNAVAILABLE:

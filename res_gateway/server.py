@@ -58,12 +58,14 @@ def _bind(config: GatewaySettings) -> socket.socket:
 async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.socket) -> None:
     import uvicorn
 
+    from .transport import FanOutWebSocketProtocol
+
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host=config.addr,
             port=config.port,
-            ws="websockets-sansio",
+            ws=FanOutWebSocketProtocol,
             ws_per_message_deflate=config.ws_compression,
             ssl_certfile=config.cert_file if config.tls else None,
             ssl_keyfile=config.key_file if config.tls else None,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
+import pytest
+
 from tests.gateway.common import respond_get, serve, subscribe, value
+from tests.gateway.running import rungateway_fixture  # noqa: F401
 
 MODEL = value("test.model")
 
@@ -74,8 +78,16 @@ def stalled_client(port: int, request: str) -> socket.socket:
     return sock
 
 
-async def test_slow_client_is_disconnected_others_unaffected(start_gateway, service, connect):
-    gw = start_gateway(sendQueueSize=8)
+@pytest.fixture(params=["uvicorn-asgi", "rungateway"])
+def slow_client_gateway(request, start_gateway, rungateway):
+    """A gateway with a tiny send queue: plain uvicorn, or ``rungateway`` with its fan-out protocol."""
+    if request.param == "rungateway":
+        return rungateway(env={"RES_GATEWAY": json.dumps({"sendQueueSize": 8, "unsubscribeDelay": 0})})
+    return start_gateway(sendQueueSize=8)
+
+
+async def test_slow_client_is_disconnected_others_unaffected(slow_client_gateway, service, connect):
+    gw = slow_client_gateway
     serve(service, "test.model")
     fast = await connect(gw.ws_url)
     await fast.send("subscribe.test.model").result()
