@@ -114,7 +114,7 @@ class Connection:
         request_info: RequestInfo | None = None,
         protocol: int = LATEST,
         send: Send | None = None,
-        write_now: Callable[[str], bool] | None = None,
+        write_now: Callable[[deque[str]], bool] | None = None,
     ) -> None:
         self.gateway = gateway
         self.request_info = request_info or RequestInfo()
@@ -128,6 +128,7 @@ class Connection:
         self._send = send
         self._write_now = write_now  # the server's synchronous write, where it offers one
         self._writing = False  # the writer task is handing queued messages to the socket
+        self._flush_scheduled = False
         self._out: deque[str] | None = None  # messages not yet handed to the socket
         self._pending = asyncio.Event()  # set while _out has messages
         self._writer: asyncio.Task[None] | None = None
@@ -185,15 +186,28 @@ class Connection:
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("ws %s send %s", self.cid, text)
         out = self._out
-        if not out and not self._writing and self._write_now is not None and self._write_now(text):
-            return
         if len(out) >= self._out_limit:
             logger.warning("disconnecting %s: send queue full (%d messages)", self.cid, len(out))
             self._out = None
             asyncio.ensure_future(self._disconnect())
             return
         out.append(text)
-        self._pending.set()
+        if self._write_now is None:
+            self._pending.set()
+        elif not self._flush_scheduled:
+            # Everything written to this client in this turn of the event loop goes out in one write.
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Write what is queued straight to the socket if it takes it now; else leave it to the writer."""
+        self._flush_scheduled = False
+        out = self._out
+        if not out or self._writing:
+            return
+        assert self._write_now is not None
+        if not self._write_now(out):
+            self._pending.set()
 
     async def _write_loop(self) -> None:
         """Hand queued messages to the socket, all that are waiting at each wake-up."""

@@ -2,13 +2,14 @@
 
 Through ASGI, every message to every client is an awaited ``send``: one task switch per message and
 socket. The fan-out writes most messages to sockets that can take them at once, so the protocol offers
-the connection a plain function in the scope's extensions (:data:`WRITE_NOW`): it writes a text message
-and returns True when the socket is writable, and returns False (nothing written) otherwise, when the
-connection falls back to its queue and ASGI ``send``.
+the connection a plain function in the scope's extensions (:data:`WRITE_NOW`): it writes the messages
+queued for the client in one write and returns True when the socket is writable, and returns False
+(nothing written) otherwise, when the connection falls back to its writer task and ASGI ``send``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -21,8 +22,8 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)  # builds the scope and schedules the application
         self.scope["extensions"][WRITE_NOW] = self.write_now
 
-    def write_now(self, text: str) -> bool:
-        """Write a text message if the socket takes it now, without waiting."""
+    def write_now(self, texts: deque[str]) -> bool:
+        """Write the queued text messages (emptying ``texts``) if the socket takes them now, in one write."""
         if (
             not self.handshake_complete
             or self.initial_response is not None
@@ -32,6 +33,8 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
-        self.conn.send_text(text.encode())
+        send_text = self.conn.send_text
+        while texts:
+            send_text(texts.popleft().encode())
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
