@@ -104,7 +104,9 @@ class Publisher:
         try:
             future.result(timeout + 1)
         except Exception as e:  # noqa: BLE001 - a flush that fails must not break the caller
-            logger.warning("flushing RES messages failed: %s", e)
+            logger.warning(
+                "%d RES messages not delivered: NATS did not confirm them (%s)", sent - self._confirmed, e
+            )
             return False
         self._confirmed = max(self._confirmed, sent)
         return True

@@ -76,7 +76,8 @@ def test_a_process_publishing_while_nats_is_down_exits_cleanly(tmp_path):
         server.stop()
     output = process.log_path.read_text(errors="replace")
     assert "Traceback" not in output
-    assert output.count("RES messages not delivered: NATS is unreachable") >= 1
+    # Depending on when the client notices the lost server, the messages are still buffered or unconfirmed.
+    assert "RES messages not delivered: NATS" in output
 
 
 def test_closing_the_publisher_while_nats_is_down_is_clean(caplog):
