@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -17,17 +18,32 @@ def nats():
     server.stop()
 
 
+async def subscribe(client: Client, service: Service, rid: str, value: Any, **access: Any) -> Any:
+    """Subscribe ``rid``, answering its access and get requests (a model for a dict, else a collection)."""
+    pending = client.send(f"subscribe.{rid}")
+    reqs = await service.get_requests(2)
+    await reqs.get(f"access.{rid}").respond_access(get=True, **access)
+    get = reqs.get(f"get.{rid}")
+    await (get.respond_model(value) if isinstance(value, dict) else get.respond_collection(value))
+    return await pending.result()
+
+
+async def restart_nats(nats: NatsServer, service: Service) -> tuple[NatsServer, Service]:
+    """Stop NATS (and the service's connection), start it again on the same port and reconnect the service."""
+    await service.close()
+    nats.stop()
+    restarted = NatsServer(port=nats.port)
+    return restarted, await Service.connect(restarted.url)
+
+
 async def test_nats_restart_resyncs_clients(nats):
     gw = run_gateway(nats.url, requestTimeout=1000)
     service = await Service.connect(nats.url)
     client = await Client.connect(gw.ws_url)
     try:
         await client.request("version", {"protocol": "1.2.3"})
-        pending = client.send("subscribe.test.model")
-        reqs = await service.get_requests(2)
-        await reqs.get("access.test.model").respond_access(get=True, call="*")
-        await reqs.get("get.test.model").respond_model({"a": 1, "b": 1})
-        assert await pending.result() == {"models": {"test.model": {"a": 1, "b": 1}}}
+        result = await subscribe(client, service, "test.model", {"a": 1, "b": 1}, call="*")
+        assert result == {"models": {"test.model": {"a": 1, "b": 1}}}
         await service.close()
 
         nats.stop()
@@ -66,15 +82,8 @@ async def test_access_lost_while_nats_was_down_unsubscribes(nats):
     service = await Service.connect(nats.url)
     client = await Client.connect(gw.ws_url)
     try:
-        pending = client.send("subscribe.test.model")
-        reqs = await service.get_requests(2)
-        await reqs.get("access.test.model").respond_access(get=True)
-        await reqs.get("get.test.model").respond_model({"a": 1})
-        await pending.result()
-        await service.close()
-        nats.stop()
-        restarted = NatsServer(port=nats.port)
-        service = await Service.connect(restarted.url)
+        await subscribe(client, service, "test.model", {"a": 1})
+        restarted, service = await restart_nats(nats, service)
         service.auto("get.test.model", {"result": {"model": {"a": 1}}})
         try:
             await (await service.get_request("access.test.model", wait=15)).respond_access(get=False)
@@ -112,15 +121,8 @@ async def test_event_dropped_during_resync_get_is_fetched_again(nats):
     service = await Service.connect(nats.url)
     client = await Client.connect(gw.ws_url)
     try:
-        pending = client.send("subscribe.test.collection")
-        reqs = await service.get_requests(2)
-        await reqs.get("access.test.collection").respond_access(get=True)
-        await reqs.get("get.test.collection").respond_collection(["a"])
-        await pending.result()
-        await service.close()
-        nats.stop()
-        restarted = NatsServer(port=nats.port)
-        service = await Service.connect(restarted.url)
+        await subscribe(client, service, "test.collection", ["a"])
+        restarted, service = await restart_nats(nats, service)
         service.auto("access.test.collection", {"result": {"get": True}})
         try:
             stale = await service.get_request("get.test.collection", wait=15)
