@@ -104,6 +104,30 @@ def parse_version(protocol: Any) -> int:
     return major * 1_000_000 + minor * 1000 + patch
 
 
+class WriteBatch:
+    """The connections given messages in this turn of the event loop, flushed together at its end.
+
+    One callback a turn, however many connections an event reaches: a callback per connection would
+    also keep a thousand handles alive through the fan-out, for the garbage collector to promote.
+    """
+
+    def __init__(self) -> None:
+        self._connections: list[Connection] = []
+
+    def add(self, conn: Connection) -> None:
+        if not self._connections:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._connections.append(conn)
+
+    def _flush(self) -> None:
+        connections, self._connections = self._connections, []
+        for conn in connections:
+            try:
+                conn.flush()
+            except Exception:
+                logger.exception("writing to %s", conn.cid)
+
+
 class Connection:
     """One client session: requests, subscriptions, token and the events it receives."""
 
@@ -128,7 +152,7 @@ class Connection:
         self._send = send
         self._write_now = write_now  # the server's synchronous write, where it offers one
         self._writing = False  # the writer task is handing queued messages to the socket
-        self._flush_scheduled = False
+        self._flush_scheduled = False  # in the gateway's write batch for this turn of the event loop
         self._out: deque[str] | None = None  # messages not yet handed to the socket
         self._pending = asyncio.Event()  # set while _out has messages
         self._writer: asyncio.Task[None] | None = None
@@ -197,9 +221,9 @@ class Connection:
         elif not self._flush_scheduled:
             # Everything written to this client in this turn of the event loop goes out in one write.
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self.gateway.write_batch.add(self)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """Write what is queued straight to the socket if it takes it now; else leave it to the writer."""
         self._flush_scheduled = False
         out = self._out
@@ -615,6 +639,7 @@ __all__ = [
     "Resource",
     "ResourceTree",
     "ServiceReply",
+    "WriteBatch",
     "new_cid",
     "parse_version",
     "references",

@@ -11,7 +11,7 @@ from res_protocol import compile_patterns, errors, loads
 
 from .cache import Cache
 from .conf import ConfigError, GatewaySettings, gateway_settings
-from .connection import Connection
+from .connection import Connection, WriteBatch
 from .mq import MQClient, Subscription
 from .mq.nats import NatsClient
 
@@ -30,6 +30,7 @@ class Gateway:
             reset_throttle=gateway_settings.reset_throttle,
         )
         self.connections: dict[str, Connection] = {}
+        self.write_batch = WriteBatch()
         self._system: Subscription | None = None
         self._starting: asyncio.Task[None] | None = None
         #: Set when :meth:`stop` begins, and kept: new connections are refused as the service unavailable.

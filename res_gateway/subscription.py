@@ -175,12 +175,12 @@ class Subscription:
 
     def _apply(self, event: CacheEvent, added: list[str], removed: list[str]) -> None:
         self.value = event.value
-        targets = [self.conn.add_reference(self, rid) for rid in added]
+        targets = [self.conn.add_reference(self, rid) for rid in added] if added else ()
         for rid in removed:
             self.conn.remove_reference(self, rid)
         if not self.sent:
             return
-        if all(t.sent for t in targets):
+        if not targets or all(t.sent for t in targets):
             self.conn.write(event.text(self.rid, self.conn.modern))
             return
         self.hold()
