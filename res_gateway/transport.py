@@ -5,16 +5,47 @@ socket. The fan-out writes most messages to sockets that can take them at once, 
 the connection a plain function in the scope's extensions (:data:`WRITE_NOW`): it writes the messages
 queued for the client in one write and returns True when the socket is writable, and returns False
 (nothing written) otherwise, when the connection falls back to its writer task and ASGI ``send``.
+
+A server's text frame is the same bytes for every client without compression, so an event reaching
+many clients is framed once (:func:`text_frame`) and those bytes are written to each socket.
 """
 
 from __future__ import annotations
 
+import functools
+import struct
 from collections import deque
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 WRITE_NOW = "res.write_now"
+
+#: Frames of texts up to this length are kept for the next sockets; longer ones are built per socket.
+SHARED_FRAME_SIZE = 16384
+
+
+def _frame(payload: bytes) -> bytes:
+    """A final, unmasked text frame (RFC 6455 section 5.2)."""
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", 0x81, length)
+    elif length < 65536:
+        head = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, length)
+    return head + payload
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_frame(text: str) -> bytes:
+    return _frame(text.encode())
+
+
+def text_frame(text: str) -> bytes:
+    """The frame of ``text``, built once for the many sockets a short message goes to."""
+    return _shared_frame(text) if len(text) <= SHARED_FRAME_SIZE else _frame(text.encode())
 
 
 class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -24,8 +55,10 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def write_now(self, texts: deque[str]) -> bool:
         """Write the queued text messages (emptying ``texts``) if the socket takes them now, in one write."""
+        conn = self.conn
         if (
-            not self.handshake_complete
+            conn.state is not State.OPEN
+            or not self.handshake_complete
             or self.initial_response is not None
             or self.close_sent
             or self.disconnected
@@ -33,8 +66,13 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
-        send_text = self.conn.send_text
-        while texts:
-            send_text(texts.popleft().encode())
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        if conn.extensions:  # permessage-deflate: each socket compresses with its own context
+            for text in texts:
+                conn.send_text(text.encode())
+            data = conn.data_to_send()
+        else:
+            data = conn.data_to_send()  # anything websockets queued itself goes first
+            data.extend(map(text_frame, texts))
+        texts.clear()
+        self.transport.write(data[0] if len(data) == 1 else b"".join(data))
         return True
