@@ -4,9 +4,10 @@ Fixtures (import them into a test module or a ``conftest.py``)::
 
     from tests.harness import client, gateway, service, start_gateway  # noqa: F401
 
-- ``start_gateway(**config)`` starts uvicorn serving ``resproject.asgi:application`` on a free port, with
-  ``NATS_URL`` set to the session's nats-server and ``RES_GATEWAY`` holding the config (resgate's keys,
-  ``unsubscribeDelay`` defaults to 0). Every gateway it started is stopped after the test.
+- ``start_gateway(**config)`` starts ``manage.py rungateway`` on a free port, with ``NATS_URL`` set to
+  the session's nats-server and ``RES_GATEWAY`` holding the config (resgate's keys, ``unsubscribeDelay``
+  defaults to 0); ``asgi_only=True`` runs plain uvicorn on ``resproject.asgi:application`` instead, without
+  the fan-out's socket writes. Every gateway it started is stopped after the test.
 - ``gateway``: one gateway for the whole module with the default test config.
 - ``service``: a :class:`Service` on NATS recording every request the gateway sends.
 - ``client``: a :class:`Client` connected to ``gateway`` over WebSocket.
@@ -34,7 +35,7 @@ import pytest
 import websockets
 from nats.aio.msg import Msg
 
-from tests.support import Process, free_port, nats_round_trip, wait_for_port
+from tests.support import ROOT, Process, free_port, nats_round_trip, wait_for_port
 
 #: How long helpers wait for something that should arrive (seconds).
 TIMEOUT = 10.0
@@ -52,7 +53,7 @@ REQUEST_SUBJECTS = ("get.>", "access.>", "call.>", "auth.>")
 
 @dataclass
 class GatewayProcess:
-    """A running gateway (uvicorn serving ``resproject.asgi:application``) on a free port."""
+    """A running gateway on a free port."""
 
     port: int
     config: dict[str, Any]
@@ -75,8 +76,11 @@ class GatewayProcess:
         return self.process.stop()
 
 
-def run_gateway(nats_url: str, **config: Any) -> GatewayProcess:
-    """Start a gateway process and wait until it listens; the caller stops it."""
+def run_gateway(nats_url: str, *, asgi_only: bool = False, **config: Any) -> GatewayProcess:
+    """Start a gateway process and wait until it listens; the caller stops it.
+
+    ``rungateway`` as users run it, or with ``asgi_only`` plain uvicorn serving the site's ASGI application.
+    """
     config = {**DEFAULT_CONFIG, **config}
     port = free_port()
     env = {
@@ -85,8 +89,11 @@ def run_gateway(nats_url: str, **config: Any) -> GatewayProcess:
         "DJANGO_SETTINGS_MODULE": "resproject.settings",
         "PYTHONUNBUFFERED": "1",
     }
-    args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application"]
-    args += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--ws", "websockets-sansio"]
+    if asgi_only:
+        args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application", "--no-access-log"]
+        args += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"]
+    else:
+        args = [sys.executable, str(ROOT / "manage.py"), "rungateway", "-i", "127.0.0.1", "-p", str(port)]
     process = Process(args, env=env, name="gateway")
     try:
         wait_for_port(port, proc=process.proc)
@@ -101,8 +108,8 @@ def start_gateway(nats_url: str) -> Iterator[Callable[..., GatewayProcess]]:
     """Factory: ``start_gateway(requestTimeout=200)`` starts a gateway with those options."""
     started: list[GatewayProcess] = []
 
-    def start(**config: Any) -> GatewayProcess:
-        gw = run_gateway(nats_url, **config)
+    def start(*, asgi_only: bool = False, **config: Any) -> GatewayProcess:
+        gw = run_gateway(nats_url, asgi_only=asgi_only, **config)
         started.append(gw)
         return gw
 

@@ -77,7 +77,9 @@ class Process:
         return self.proc.pid
 
     def output(self) -> str:
-        self._log.flush()
+        """Everything the process printed so far (also once stopped)."""
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 
 import pytest
@@ -79,11 +78,9 @@ def stalled_client(port: int, request: str) -> socket.socket:
 
 
 @pytest.fixture(params=["uvicorn-asgi", "rungateway"])
-def slow_client_gateway(request, start_gateway, rungateway):
+def slow_client_gateway(request, start_gateway):
     """A gateway with a tiny send queue: plain uvicorn, or ``rungateway`` with its fan-out protocol."""
-    if request.param == "rungateway":
-        return rungateway(env={"RES_GATEWAY": json.dumps({"sendQueueSize": 8, "unsubscribeDelay": 0})})
-    return start_gateway(sendQueueSize=8)
+    return start_gateway(asgi_only=request.param == "uvicorn-asgi", sendQueueSize=8)
 
 
 async def test_slow_client_is_disconnected_others_unaffected(slow_client_gateway, service, connect):

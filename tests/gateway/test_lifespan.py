@@ -32,7 +32,7 @@ async def test_startup_completes_and_shutdown_stops_the_gateway(process_gateway:
 
 
 async def test_uvicorn_runs_the_lifespan_and_stops_cleanly(start_gateway: Any) -> None:
-    gw: GatewayProcess = start_gateway()
+    gw: GatewayProcess = start_gateway(asgi_only=True)
     client = await Client.connect(gw.ws_url)
     assert (await client.request("version", {"protocol": "1.2.3"}))["result"] == {"protocol": "1.2.3"}
     gw.stop()  # uvicorn ends by raising the signal again, once its shutdown is done
