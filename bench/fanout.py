@@ -78,6 +78,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+class CpuMeter:
+    """CPU seconds each named group of processes uses between :meth:`start` and :meth:`used`."""
+
+    def __init__(self, procs: dict[str, list[int]]) -> None:
+        self.procs = procs
+        self.before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {name: cpu_seconds(pids) for name, pids in self.procs.items()}
+
+    def used(self) -> dict[str, float]:
+        return {name: cpu_seconds(pids) - self.before[name] for name, pids in self.procs.items()}
+
+    @staticmethod
+    def text(used: dict[str, float]) -> str:
+        return "CPU s used: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
+
+
 def rss_bytes(pgid: int) -> int:
     total = 0
     for pid in group_pids(pgid):
@@ -194,18 +212,15 @@ def percentile(hist: dict[int, int], fraction: float) -> float:
 async def measure_events(
     workers: Workers,
     publisher: Publisher,
-    procs: dict[str, list[int]],
+    cpu: CpuMeter,
     count: int,
     rate: float | None,
     wait: float,
 ) -> str:
-    """Publish ``count`` events (as fast as possible, or ``rate`` a second) and report what clients saw.
-
-    ``procs`` names the process ids whose CPU time is reported (the gateway's first).
-    """
+    """Publish ``count`` events (as fast as possible, or ``rate`` a second) and report what clients saw."""
     await workers.broadcast({"op": "arm", "event": f"{MODEL}.change"})
     publisher.seq = 0
-    cpu_before = {name: cpu_seconds(pids) for name, pids in procs.items()}
+    cpu.start()
     start = time.time() * 1000
     for i in range(count):
         if rate:
@@ -213,7 +228,7 @@ async def measure_events(
         await publisher.publish()
     await publisher.nc.flush()
     answers = await workers.broadcast({"op": "collect", "count": count, "wait": wait}, wait)
-    cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in procs.items()}
+    used = cpu.used()
     hist: dict[int, int] = {}
     for answer in answers:
         for bucket, n in answer["hist"].items():
@@ -225,8 +240,8 @@ async def measure_events(
         f"{received:,} delivered in {seconds:.2f} s = {received / seconds:,.0f} events/s; "
         f"latency p50 {percentile(hist, 0.5):.1f} ms, p99 {percentile(hist, 0.99):.1f} ms; "
         f"lost {lost}, duplicated {dup}, reordered {reordered}; "
-        f"gateway CPU {cpu['gateway'] / max(received, 1) * 10_000:.3f} s per 10,000 events; CPU s used: "
-        + ", ".join(f"{name} {used:.1f}" for name, used in cpu.items())
+        f"gateway CPU {used['gateway'] / max(received, 1) * 10_000:.3f} s per 10,000 events; "
+        + CpuMeter.text(used)
     )
 
 
@@ -239,27 +254,30 @@ async def run(args: argparse.Namespace) -> None:
     try:
         opened = await workers.open([[MODEL]] * args.clients, wait=60)
         print(f"fanout: {opened['subscribed']} clients subscribed to {MODEL} ({opened['errors']} errors)")
-        procs = {
-            "gateway": group_pids(gateway.pid),
-            "clients": [proc.pid for proc in workers.procs],
-            "nats-server": [nats_server.pid],
-            "publisher": [os.getpid()],
-        }
-        burst = await measure_events(workers, publisher, procs, args.burst, None, wait=120)
+        cpu = CpuMeter(
+            {
+                "gateway": group_pids(gateway.pid),
+                "clients": [proc.pid for proc in workers.procs],
+                "nats-server": [nats_server.pid],
+                "publisher": [os.getpid()],
+            }
+        )
+        burst = await measure_events(workers, publisher, cpu, args.burst, None, wait=120)
         print(f"burst of {args.burst} events to {args.clients} clients: {burst}", flush=True)
         paced_count = int(args.rate * args.paced_seconds)
-        paced = await measure_events(workers, publisher, procs, paced_count, args.rate, wait=60)
+        paced = await measure_events(workers, publisher, cpu, paced_count, args.rate, wait=60)
         print(f"paced {args.rate:g} events/s for {args.paced_seconds:g} s: {paced}", flush=True)
 
         rids = [f"bench.item.{i}" for i in range(args.sub_resources)]
         per_conn = args.sub_resources // args.sub_connections
         lists = [rids[i * per_conn : (i + 1) * per_conn] for i in range(args.sub_connections)]
         for label in ("cache misses", "cache hits"):
+            cpu.start()
             subs = await workers.open(lists, wait=120)
             rate = subs["subscribed"] / subs["seconds"]
             print(
                 f"subscriptions ({label}): {subs['subscribed']:,} in {subs['seconds']:.2f} s = {rate:,.0f}/s "
-                f"({subs['errors']} errors)",
+                f"({subs['errors']} errors); {CpuMeter.text(cpu.used())}",
                 flush=True,
             )
 
