@@ -270,7 +270,9 @@ class Connection:
     # --- requests from the client -------------------------------------------------------------------
 
     def receive(self, text: str | bytes) -> None:
-        """Handle one client message; requests without a valid id are dropped silently."""
+        """Handle one client message; requests without a valid id, or after closing, are dropped silently."""
+        if self.closed:
+            return
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("ws %s recv %s", self.cid, text)
         try:

@@ -18,7 +18,7 @@ from .http.meta import Meta, canonical_key, merge_header
 from .http.paths import rid_to_path
 from .http.status import status_error
 from .metrics import metrics
-from .transport import WRITE_NOW
+from .transport import RECEIVE_NOW, WRITE_NOW
 
 logger = logging.getLogger("res_gateway.consumers")
 
@@ -56,9 +56,10 @@ class GatewayConsumer(AsyncConsumer):
         if not cors(origin, gateway_settings.allow_origin, credentials=False).allowed:
             await self._deny(403, {"code": "system.forbidden", "message": "Forbidden origin"})
             return
+        extensions = self.scope.get("extensions") or {}
         try:
             gateway = get_gateway()
-            write_now = self.scope.get("extensions", {}).get(WRITE_NOW)
+            write_now = extensions.get(WRITE_NOW)
             conn = Connection(
                 gateway, request_info=info, protocol=LEGACY, send=self.base_send, write_now=write_now
             )
@@ -78,6 +79,8 @@ class GatewayConsumer(AsyncConsumer):
                 return
         self.connection = conn
         metrics.ws_connected()
+        if RECEIVE_NOW in extensions:  # before accepting: no message can be queued for the consumer yet
+            extensions[RECEIVE_NOW](conn.receive)
         await self.base_send({"type": "websocket.accept", "headers": headers})
 
     async def _header_auth(self, conn: Connection, headers: list[tuple[bytes, bytes]]) -> bool:

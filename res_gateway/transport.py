@@ -1,10 +1,14 @@
-"""uvicorn's sans-I/O WebSocket protocol, plus a synchronous write for the event fan-out.
+"""uvicorn's sans-I/O WebSocket protocol, plus synchronous writes and reads for RES sessions.
 
 Through ASGI, every message to every client is an awaited ``send``: one task switch per message and
 socket. The fan-out writes most messages to sockets that can take them at once, so the protocol offers
 the connection a plain function in the scope's extensions (:data:`WRITE_NOW`): it writes the messages
 queued for the client in one write and returns True when the socket is writable, and returns False
 (nothing written) otherwise, when the connection falls back to its writer task and ASGI ``send``.
+
+The other way, each client message would wait in a queue for the application's ``receive``, with reading
+paused until it is taken. A session that handles messages as they come registers a handler through
+:data:`RECEIVE_NOW` before it accepts the socket; from then on, complete messages go straight to it.
 
 A server's text frame is the same bytes for every client without compression, so an event reaching
 many clients is framed once (:func:`text_frame`) and those bytes are written to each socket.
@@ -15,12 +19,16 @@ from __future__ import annotations
 import functools
 import struct
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 WRITE_NOW = "res.write_now"
+RECEIVE_NOW = "res.receive_now"
+
+Receiver = Callable[[str | bytes], None]
 
 #: Frames of texts up to this length are kept for the next sockets; longer ones are built per socket.
 SHARED_FRAME_SIZE = 16384
@@ -49,9 +57,29 @@ def text_frame(text: str) -> bytes:
 
 
 class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
+    receiver: Receiver | None = None
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)  # builds the scope and schedules the application
         self.scope["extensions"][WRITE_NOW] = self.write_now
+        self.scope["extensions"][RECEIVE_NOW] = self.receive_now
+
+    def receive_now(self, receiver: Receiver) -> None:
+        """Hand every later message to ``receiver`` as it completes, instead of to the application."""
+        self.receiver = receiver
+
+    def send_receive_event_to_app(self) -> None:
+        receiver = self.receiver
+        if receiver is None or self.close_sent:
+            return super().send_receive_event_to_app()
+        data: str | bytes = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        if self.curr_msg_data_type == "text":
+            try:
+                data = data.decode()
+            except UnicodeDecodeError:
+                return super().send_receive_event_to_app()  # uvicorn closes with 1007
+        self.frames = []
+        receiver(data)
 
     def write_now(self, texts: deque[str]) -> bool:
         """Write the queued text messages (emptying ``texts``) if the socket takes them now, in one write."""

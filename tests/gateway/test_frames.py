@@ -1,7 +1,8 @@
-"""The fan-out's WebSocket frames under ``rungateway``, read on the wire.
+"""WebSocket frames on the wire under ``rungateway``, both ways.
 
 Without compression the gateway frames an event once and writes the same bytes to every socket; with
-permessage-deflate each socket compresses with its own context. Both are checked against what clients read.
+permessage-deflate each socket compresses with its own context. Client messages go from the socket
+straight to the session: fragmented, pipelined and invalid ones are checked too.
 """
 
 from __future__ import annotations
@@ -51,11 +52,17 @@ class RawClient:
         assert (b"permessage-deflate" in response) is deflate
         return cls(reader, writer, deflate)
 
-    def send(self, text: str) -> None:
-        payload, mask = text.encode(), b"\x01\x02\x03\x04"
-        assert len(payload) < 126
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    def send(self, text: str | bytes, fragments: int = 1) -> None:
+        """A text message in one frame, or in ``fragments`` frames (a text frame and continuations)."""
+        payload = text.encode() if isinstance(text, str) else text
+        step = -(-len(payload) // fragments)
+        for n in range(fragments):
+            part, mask = payload[n * step : (n + 1) * step], b"\x01\x02\x03\x04"
+            assert len(part) < 126
+            opcode = 0x01 if n == 0 else 0x00
+            fin = 0x80 if n == fragments - 1 else 0x00
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(part))
+            self.writer.write(bytes([fin | opcode, 0x80 | len(part)]) + mask + masked)
 
     async def frame(self) -> tuple[bytes, bytes]:
         """The next frame's header and payload, read exactly as RFC 6455 lays them out."""
@@ -140,3 +147,27 @@ async def test_compressed_clients_each_get_their_own_stream(rungateway: StartGat
     finally:
         for c in clients:
             c.close()
+
+
+async def test_fragmented_and_pipelined_requests_are_answered_in_order(rungateway: StartGateway):
+    gateway = rungateway()
+    raw = await RawClient.connect(gateway.port)
+    try:
+        raw.send('{"id":1,"method":"version","params":{"protocol":"1.2.3"}}', fragments=3)
+        for id in range(2, 6):  # in one write with the next
+            raw.send(f'{{"id":{id},"method":"version"}}')
+        answers = [json.loads((await raw.frame())[1]) for _ in range(5)]
+        assert answers == [{"result": {"protocol": "1.2.3"}, "id": id} for id in range(1, 6)]
+    finally:
+        raw.close()
+
+
+async def test_invalid_utf8_closes_the_connection(rungateway: StartGateway):
+    gateway = rungateway()
+    raw = await RawClient.connect(gateway.port)
+    try:
+        raw.send(b'{"id":1,"method":"version","params":"\xff"}')
+        header, payload = await raw.frame()
+        assert (header[0], payload[:2]) == (0x88, struct.pack("!H", 1007))  # close: invalid frame data
+    finally:
+        raw.close()
