@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 CID_TAG = "{cid}"
-_INVALID_PART_CHARS = frozenset(".*>?")
-
-
-def _printable(c: str) -> bool:
-    return "!" <= c <= "~"
+#: One character of a name part: printable ASCII but ``* . > ?``.
+_PART_CHAR = r"[\x21-\x29\x2b-\x2d\x2f-\x3d\x40-\x7e]"
+_PART = re.compile(f"{_PART_CHAR}+")
+_NAME = re.compile(f"{_PART_CHAR}+(?:\\.{_PART_CHAR}+)*")
 
 
 def is_valid_part(part: str) -> bool:
     """A method, event name or RID part: non-empty printable ASCII without ``. * > ?``."""
-    return bool(part) and all(_printable(c) and c not in _INVALID_PART_CHARS for c in part)
+    return _PART.fullmatch(part) is not None
 
 
 def is_valid_rid(rid: str, allow_query: bool = True) -> bool:
-    """Validate a RID; nothing after the first ``?`` is checked."""
-    start = True
-    for c in rid:
-        if c == "?":
-            return allow_query and not start
-        if not _printable(c) or c in "*>":
-            return False
-        if c == ".":
-            if start:
-                return False
-            start = True
-        else:
-            start = False
-    return not start
+    """Validate a RID: name parts joined by dots; nothing after the first ``?`` is checked."""
+    name, query_mark, _ = rid.partition("?")
+    return (allow_query or not query_mark) and _NAME.fullmatch(name) is not None
 
 
 def split_rid(rid: str) -> tuple[str, str]:
