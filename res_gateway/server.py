@@ -7,6 +7,7 @@ WebSockets (3 s grace), close the gateway's NATS connection, close the metrics e
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -34,6 +35,9 @@ ASGIApp = Any
 def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
     """Serve ``application`` (default: ``settings.ASGI_APPLICATION``) with ``config.server`` until stopped."""
     app = application or get_default_application()
+    # Django, the apps and the server stay loaded for good: full collections need not scan them again.
+    gc.collect()
+    gc.freeze()
     if config.server == "daphne":
         _serve_daphne(app, config)
     else:
