@@ -11,7 +11,8 @@ several Node processes (``bench/ws_clients.js``), so the load generator is not t
 - subscriptions/s on resource cache misses and on cache hits;
 - gateway RSS per connection holding 10 subscriptions.
 
-Run: ``.venv/bin/python bench/fanout.py [--clients 1000] [--workers 4] ...`` (figures only, no assertions).
+Run: ``.venv/bin/python bench/fanout.py [--clients 1000] [--workers 4] ...`` (figures only, no assertions;
+``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
 """
 
 from __future__ import annotations
@@ -32,77 +33,12 @@ from nats.aio.msg import Msg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import CpuMeter, group_pids, rss_bytes, start_gateway  # noqa: E402
 from res_protocol import dumps, result_payload  # noqa: E402
-from tests.support import NatsServer, Process, free_port, manage, wait_for_port  # noqa: E402
+from tests.support import NatsServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MODEL = "bench.model"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# --- the gateway process and its resource use ---------------------------------------------------------
-
-
-def start_gateway(nats_url: str) -> tuple[Process, str]:
-    port = free_port()
-    env = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
-    gateway = manage("rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env)
-    try:
-        wait_for_port(port, timeout=30, proc=gateway.proc)
-    except Exception:
-        gateway.stop()
-        raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
-    return gateway, f"ws://127.0.0.1:{port}/"
-
-
-def group_pids(pgid: int) -> list[int]:
-    """Every live process in the process group (the gateway and any worker it forked)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                pids.append(int(entry))
-    return pids
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time used so far by the processes."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
-
-
-class CpuMeter:
-    """CPU seconds each named group of processes uses between :meth:`start` and :meth:`used`."""
-
-    def __init__(self, procs: dict[str, list[int]]) -> None:
-        self.procs = procs
-        self.before: dict[str, float] = {}
-
-    def start(self) -> None:
-        self.before = {name: cpu_seconds(pids) for name, pids in self.procs.items()}
-
-    def used(self) -> dict[str, float]:
-        return {name: cpu_seconds(pids) - self.before[name] for name, pids in self.procs.items()}
-
-    @staticmethod
-    def text(used: dict[str, float]) -> str:
-        return "CPU s used: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
-
-
-def rss_bytes(pgid: int) -> int:
-    total = 0
-    for pid in group_pids(pgid):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
 
 
 # --- the publishing service ---------------------------------------------------------------------------
@@ -247,7 +183,8 @@ async def measure_events(
 
 async def run(args: argparse.Namespace) -> None:
     nats_server = NatsServer()
-    gateway, url = start_gateway(nats_server.url)
+    gateway, port = start_gateway(nats_server.url, args.gateway)
+    url = f"ws://127.0.0.1:{port}/"
     publisher = Publisher()
     await publisher.start(nats_server.url)
     workers = await Workers.start(args.workers, url)
@@ -308,6 +245,7 @@ def main() -> None:
     parser.add_argument("--sub-resources", type=int, default=2000, help="distinct resources subscribed")
     parser.add_argument("--sub-connections", type=int, default=100, help="connections sharing them")
     parser.add_argument("--rss-connections", type=int, default=1000)
+    parser.add_argument("--gateway", help="another gateway's command line, with {nats} and {port}")
     args = parser.parse_args()
     if not (HERE / "node_modules").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)

@@ -8,14 +8,14 @@ requests/s, p50/p99 latency, the gateway's CPU time per request, statuses, and h
 requests reached the service (a cached resource is fetched once; access is asked per HTTP request, as
 resgate does). The load generator shares the machine's cores with the gateway: the figures are a floor.
 
-Run: ``.venv/bin/python bench/http_get.py [--concurrency 50] [--requests 5000] [--seconds 60]``.
+Run: ``.venv/bin/python bench/http_get.py [--concurrency 50] [--requests 5000] [--seconds 60]``
+(``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -28,26 +28,14 @@ from nats.aio.msg import Msg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fanout import cpu_seconds, group_pids  # noqa: E402
+from bench.processes import cpu_seconds, group_pids, start_gateway  # noqa: E402
 from res_protocol import result_payload  # noqa: E402
-from tests.support import NatsServer, Process, free_port, manage, wait_for_port  # noqa: E402
+from tests.support import NatsServer  # noqa: E402
 
 RESULTS = {
     "get.bench.model": {"model": {"name": "bench", "count": 42, "child": {"rid": "bench.child"}}},
     "get.bench.child": {"collection": ["a", "b", {"data": {"x": 1}}]},
 }
-
-
-def start_gateway(nats_url: str) -> tuple[Process, str]:
-    port = free_port()
-    env = {"LOG_LEVEL": "WARNING", "RES_GATEWAY": json.dumps({"unsubscribeDelay": 60})}
-    gateway = manage("rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env)
-    try:
-        wait_for_port(port, timeout=30, proc=gateway.proc)
-    except Exception:
-        gateway.stop()
-        raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
-    return gateway, f"http://127.0.0.1:{port}"
 
 
 async def serve(nats_url: str, seen: Counter[str]) -> nats.NATS:
@@ -115,10 +103,12 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--gateway", help="another gateway's command line, with {nats} and {port}")
     args = parser.parse_args()
 
     nats_server = NatsServer()
-    gateway, url = start_gateway(nats_server.url)
+    gateway, port = start_gateway(nats_server.url, args.gateway, {"unsubscribeDelay": 60})
+    url = f"http://127.0.0.1:{port}"
     seen: Counter[str] = Counter()
     nc = await serve(nats_server.url, seen)
     try:
