@@ -55,8 +55,11 @@ class Gateway:
         """
         if self.stopping:
             raise errors.SERVICE_UNAVAILABLE
+        starting = self.start()
+        if starting.done() and not starting.cancelled() and starting.exception() is None:
+            return
         try:
-            await asyncio.wait_for(asyncio.shield(self.start()), gateway_settings.request_timeout)
+            await asyncio.wait_for(asyncio.shield(starting), gateway_settings.request_timeout)
         except TimeoutError:
             raise errors.internal_error("not connected to NATS")
 
