@@ -83,12 +83,9 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def write_now(self, texts: deque[str]) -> bool:
         """Write the queued text messages (emptying ``texts``) if the socket takes them now, in one write."""
-        conn = self.conn
+        conn = self.conn  # OPEN: accepted, and no close frame sent or received
         if (
             conn.state is not State.OPEN
-            or not self.handshake_complete
-            or self.initial_response is not None
-            or self.close_sent
             or self.disconnected
             or not self.writable.is_set()
             or self.transport.is_closing()
