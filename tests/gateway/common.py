@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.harness import Client, Request, Service
+
+Publish = Callable[[str], Awaitable[None]]
 
 NOT_FOUND = {"code": "system.notFound", "message": "Not found"}
 ACCESS_DENIED = {"code": "system.accessDenied", "message": "Access denied"}
@@ -97,10 +100,22 @@ def error(err: dict[str, Any]) -> dict[str, Any]:
     return {"error": err}
 
 
-async def get_cid(client: Client, service: Service) -> str:
-    """The connection id, learnt from an auth request."""
+async def get_cid(client: Client, service: Service, before_reply: Publish | None = None) -> str:
+    """The connection id, learnt from an auth request.
+
+    ``before_reply(cid)`` publishes what the service sends before it answers, as a token event on login:
+    the gateway handles it before the reply, so it applies to the client's next request.
+    """
     pending = client.send("auth.test.cid.get")
     req = await service.get_request("auth.test.cid.get")
+    cid = req.data["cid"]
+    if before_reply is not None:
+        await before_reply(cid)
     await req.respond_result(None)
     await pending
-    return req.data["cid"]
+    return cid
+
+
+async def set_token(client: Client, service: Service, token: Any, tid: str | None = None) -> str:
+    """Give the connection ``token`` during an auth request, as services do; the cid."""
+    return await get_cid(client, service, lambda cid: service.publish_token(cid, token, tid))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.common import ACCESS_DENIED, get_cid, respond_get, subscribe
+from tests.gateway.common import ACCESS_DENIED, get_cid, respond_get, set_token, subscribe
 
 EVENT = {"foo": "bar"}
 UNSUBSCRIBE_DENIED = {"reason": ACCESS_DENIED}
 
 
 async def test_token_is_sent_in_access_and_call_requests(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, {"user": "foo"})
+    cid = await set_token(client, service, {"user": "foo"})
     pending = client.send("subscribe.test.model")
     reqs = await service.get_requests(2)
     assert reqs.get("access.test.model").data == {"cid": cid, "token": {"user": "foo"}}
@@ -27,9 +26,8 @@ async def test_token_is_sent_in_access_and_call_requests(client, service):
 
 
 async def test_last_token_is_used(client, service):
-    cid = await get_cid(client, service)
     for n, token in enumerate([{"user": "foo", "token": 1}, {"user": "bar", "token": 2}, None]):
-        await service.publish_token(cid, token)
+        await set_token(client, service, token)
         pending = client.send(f"call.test.model{n}.method", None)
         req = await service.get_request(f"access.test.model{n}")
         assert req.data["token"] == token
@@ -38,8 +36,7 @@ async def test_last_token_is_used(client, service):
 
 
 async def test_token_event_rechecks_access_of_direct_subscriptions(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, {"user": "foo"})
+    cid = await set_token(client, service, {"user": "foo"})
     await subscribe(client, service, "test.model.parent", "test.model")
     await subscribe(client, service, "test.collection")
     await service.publish_token(cid, {"user": "foo"})
@@ -53,8 +50,7 @@ async def test_token_event_rechecks_access_of_direct_subscriptions(client, servi
 
 
 async def test_token_event_denying_access_unsubscribes(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, {"user": "foo"})
+    cid = await set_token(client, service, {"user": "foo"})
     await subscribe(client, service, "test.model.parent", "test.model")
     await subscribe(client, service, "test.collection")
     await service.publish_token(cid, {"user": "bar"})
@@ -69,8 +65,7 @@ async def test_token_event_denying_access_unsubscribes(client, service):
 
 
 async def test_unsubscribe_event_carries_reason(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, "a")
+    cid = await set_token(client, service, "a")
     await subscribe(client, service, "test.model")
     await service.publish_token(cid, "b")
     await (await service.get_request("access.test.model")).respond_access(get=False)
@@ -149,14 +144,15 @@ async def test_reaccess_makes_call_ask_access_again(client, service):
     await (await service.get_request("call.test.model.method")).respond_result(1)
     await pending
     await service.publish_event("test.model", "reaccess")
+    await service.publish_event("test.model", "custom", EVENT)
+    await client.get_event("test.model.custom")  # events of a resource are handled in order
     pending = client.send("call.test.model.method", None)
     await (await service.get_request("access.test.model")).respond_access(call="")
     await pending.error("system.accessDenied")
 
 
 async def test_token_reset_sends_auth_request_for_matching_tid(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, {"user": "foo"}, tid="t1")
+    cid = await set_token(client, service, {"user": "foo"}, tid="t1")
     await service.publish("system.tokenReset", {"tids": ["t0", "t1"], "subject": "auth.test.refresh"})
     req = await service.get_request("auth.test.refresh")
     assert req.data["cid"] == cid and req.data["token"] == {"user": "foo"}
@@ -166,8 +162,7 @@ async def test_token_reset_sends_auth_request_for_matching_tid(client, service):
 
 
 async def test_token_reset_without_matching_tid_sends_nothing(client, service):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, {"user": "foo"}, tid="t1")
+    await set_token(client, service, {"user": "foo"}, tid="t1")
     for payload in (
         {"tids": ["t2"], "subject": "auth.test.refresh"},
         {"tids": [], "subject": "auth.test.refresh"},
@@ -180,10 +175,12 @@ async def test_token_reset_without_matching_tid_sends_nothing(client, service):
 
 @pytest.mark.parametrize("payload", [b"{broken", b"[]", b"42"])
 async def test_invalid_token_event_is_ignored(client, service, payload):
-    cid = await get_cid(client, service)
-    await service.publish_token(cid, "kept")
-    await service.publish(f"conn.{cid}.token", payload)
-    await service.publish(f"conn.{cid}.other", {"token": "other"})
+    async def publish_invalid(cid: str) -> None:
+        await service.publish(f"conn.{cid}.token", payload)
+        await service.publish(f"conn.{cid}.other", {"token": "other"})
+
+    await set_token(client, service, "kept")
+    await get_cid(client, service, before_reply=publish_invalid)
     pending = client.send("call.test.model.method")
     access = await service.get_request("access.test.model")
     assert access.data["token"] == "kept"
