@@ -109,6 +109,8 @@ class WriteBatch:
 
     One callback a turn, however many connections an event reaches: a callback per connection would
     also keep a thousand handles alive through the fan-out, for the garbage collector to promote.
+    A connection's first message of a turn goes out at once (see :meth:`Connection.write`), so only
+    what follows it in the same turn waits for the flush.
     """
 
     def __init__(self) -> None:
@@ -122,10 +124,7 @@ class WriteBatch:
     def _flush(self) -> None:
         connections, self._connections = self._connections, []
         for conn in connections:
-            try:
-                conn.flush()
-            except Exception:
-                logger.exception("writing to %s", conn.cid)
+            conn.flush()
 
 
 class Connection:
@@ -219,18 +218,29 @@ class Connection:
         if self._write_now is None:
             self._pending.set()
         elif not self._flush_scheduled:
-            # Everything written to this client in this turn of the event loop goes out in one write.
+            # The first message of this turn of the event loop goes at once (a sparse event reaches
+            # the first clients without waiting for the last); what follows it, in one write at the end.
             self._flush_scheduled = True
             self.gateway.write_batch.add(self)
+            self._write_queued()
 
     def flush(self) -> None:
-        """Write what is queued straight to the socket if it takes it now; else leave it to the writer."""
+        """The end of the turn: write what was queued since the first message."""
         self._flush_scheduled = False
+        self._write_queued()
+
+    def _write_queued(self) -> None:
+        """Write what is queued straight to the socket if it takes it now; else leave it to the writer."""
         out = self._out
         if not out or self._writing:
             return
         assert self._write_now is not None
-        if not self._write_now(out):
+        try:
+            written = self._write_now(out)
+        except Exception:  # one broken socket must not stop the fan-out to the others
+            logger.exception("writing to %s", self.cid)
+            written = False
+        if not written:
             self._pending.set()
 
     async def _write_loop(self) -> None:
