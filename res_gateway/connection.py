@@ -2,9 +2,10 @@
 
 A :class:`Connection` parses client requests (``version``, ``subscribe``, ``unsubscribe``, ``get``,
 ``call``, ``auth``, ``new``), keeps the client's subscriptions and token, and writes responses and events
-through one bounded queue drained by its own writer task. The HTTP views use the same class with no
-``send``, through :meth:`Connection.access`, :meth:`~Connection.load`, :meth:`~Connection.call` and
-:meth:`~Connection.auth`.
+through one bounded queue: straight to the socket where the server offers a synchronous write (see
+``transport.py``), else drained by the connection's own writer task. The HTTP views use the same class
+with no ``send``, through :meth:`Connection.access`, :meth:`~Connection.load`, :meth:`~Connection.call`
+and :meth:`~Connection.auth`.
 """
 
 from __future__ import annotations
