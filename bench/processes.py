@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from tests.support import Process, free_port, manage, wait_for_port
+from tests.support import Process, free_port, manage
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -35,12 +35,7 @@ def start_gateway(
         gateway = manage(
             "rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env
         )
-    try:
-        wait_for_port(port, timeout=30, proc=gateway.proc)
-    except Exception:
-        gateway.stop()
-        raise RuntimeError(f"gateway did not start:\n{gateway.output()}")
-    return gateway, port
+    return gateway.wait_listening(port, timeout=30), port
 
 
 def group_pids(pgid: int) -> list[int]:

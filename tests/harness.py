@@ -35,7 +35,7 @@ import pytest
 import websockets
 from nats.aio.msg import Msg
 
-from tests.support import ROOT, Process, free_port, nats_round_trip, wait_for_port
+from tests.support import Process, free_port, manage, nats_round_trip
 
 #: How long helpers wait for something that should arrive (seconds).
 TIMEOUT = 10.0
@@ -92,15 +92,10 @@ def run_gateway(nats_url: str, *, asgi_only: bool = False, **config: Any) -> Gat
     if asgi_only:
         args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application", "--no-access-log"]
         args += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"]
+        process = Process(args, env=env, name="gateway")
     else:
-        args = [sys.executable, str(ROOT / "manage.py"), "rungateway", "-i", "127.0.0.1", "-p", str(port)]
-    process = Process(args, env=env, name="gateway")
-    try:
-        wait_for_port(port, proc=process.proc)
-    except Exception:
-        process.stop()
-        raise RuntimeError(f"gateway did not start:\n{process.output()}")
-    return GatewayProcess(port, config, process)
+        process = manage("rungateway", "-i", "127.0.0.1", "-p", str(port), env=env, name="gateway")
+    return GatewayProcess(port, config, process.wait_listening(port))
 
 
 @pytest.fixture

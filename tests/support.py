@@ -82,6 +82,15 @@ class Process:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
+    def wait_listening(self, port: int, timeout: float = 15.0) -> Process:
+        """Wait until the process listens on ``port``; else stop it and raise with what it printed."""
+        try:
+            wait_for_port(port, timeout=timeout, proc=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start:\n{self.output()}")
+        return self
+
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.proc.poll() is None:
             try:

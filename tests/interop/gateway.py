@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.support import Process, free_port, manage, wait_for_port
+from tests.support import Process, free_port, manage
 
 
 def run_gateway(nats_url: str, port: int) -> Process:
     """``manage.py rungateway`` on ``port``, waited for until it listens; the caller stops it."""
     env = {"RES_GATEWAY": json.dumps({"unsubscribeDelay": 0}), "PYTHONUNBUFFERED": "1"}
     args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
-    process = manage("rungateway", *args, env=env, name="interop-gateway")
-    try:
-        wait_for_port(port, timeout=30, proc=process.proc)
-    except Exception:
-        process.stop()
-        raise RuntimeError(f"gateway did not start:\n{process.output()}")
-    return process
+    return manage("rungateway", *args, env=env, name="interop-gateway").wait_listening(port, timeout=30)
 
 
 class Gateway:
