@@ -96,6 +96,24 @@ def result(value: Any) -> dict[str, Any]:
     return {"result": value}
 
 
+def upgrade_request(*headers: bytes) -> bytes:
+    """A raw client's WebSocket upgrade request for ``/``, with any extra header lines."""
+    return (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+    )
+
+
+def client_frame(payload: bytes, opcode: int = 0x01, fin: bool = True) -> bytes:
+    """One masked frame of a client (payloads under 126 bytes)."""
+    assert len(payload) < 126
+    mask = b"\x01\x02\x03\x04"
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)]) + mask + masked
+
+
 def error(err: dict[str, Any]) -> dict[str, Any]:
     return {"error": err}
 

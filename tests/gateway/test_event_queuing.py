@@ -7,8 +7,7 @@ import socket
 
 import pytest
 
-from tests.gateway.common import respond_get, serve, subscribe, value
-from tests.gateway.running import rungateway_fixture  # noqa: F401
+from tests.gateway.common import client_frame, respond_get, serve, subscribe, upgrade_request, value
 
 MODEL = value("test.model")
 
@@ -61,18 +60,12 @@ def stalled_client(port: int, request: str) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
+    sock.sendall(upgrade_request())
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)
     assert response.startswith(b"HTTP/1.1 101")
-    payload = request.encode()
-    mask = b"\x01\x02\x03\x04"
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    sock.sendall(client_frame(request.encode()))
     assert b"models" in sock.recv(4096)  # the response: subscribed
     return sock
 

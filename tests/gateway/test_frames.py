@@ -11,8 +11,11 @@ import asyncio
 import json
 import struct
 import zlib
+from collections.abc import AsyncIterator
 
-from tests.gateway.common import serve
+import pytest
+
+from tests.gateway.common import client_frame, serve, upgrade_request
 from tests.gateway.running import StartGateway, rungateway_fixture  # noqa: F401
 from tests.harness import Client, Service
 
@@ -42,11 +45,8 @@ class RawClient:
     @classmethod
     async def connect(cls, port: int, deflate: bool = False) -> RawClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        offer = b"Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else b""
-        writer.write(
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + offer + b"\r\n"
-        )
+        offer = [b"Sec-WebSocket-Extensions: permessage-deflate"] if deflate else []
+        writer.write(upgrade_request(*offer))
         response = await reader.readuntil(b"\r\n\r\n")
         assert response.startswith(b"HTTP/1.1 101")
         assert (b"permessage-deflate" in response) is deflate
@@ -57,12 +57,8 @@ class RawClient:
         payload = text.encode() if isinstance(text, str) else text
         step = -(-len(payload) // fragments)
         for n in range(fragments):
-            part, mask = payload[n * step : (n + 1) * step], b"\x01\x02\x03\x04"
-            assert len(part) < 126
-            opcode = 0x01 if n == 0 else 0x00
-            fin = 0x80 if n == fragments - 1 else 0x00
-            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(part))
-            self.writer.write(bytes([fin | opcode, 0x80 | len(part)]) + mask + masked)
+            part = payload[n * step : (n + 1) * step]
+            self.writer.write(client_frame(part, 0x01 if n == 0 else 0x00, fin=n == fragments - 1))
 
     async def frame(self) -> tuple[bytes, bytes]:
         """The next frame's header and payload, read exactly as RFC 6455 lays them out."""
@@ -149,25 +145,23 @@ async def test_compressed_clients_each_get_their_own_stream(rungateway: StartGat
             c.close()
 
 
-async def test_fragmented_and_pipelined_requests_are_answered_in_order(rungateway: StartGateway):
-    gateway = rungateway()
-    raw = await RawClient.connect(gateway.port)
-    try:
-        raw.send('{"id":1,"method":"version","params":{"protocol":"1.2.3"}}', fragments=3)
-        for id in range(2, 6):  # in one write with the next
-            raw.send(f'{{"id":{id},"method":"version"}}')
-        answers = [json.loads((await raw.frame())[1]) for _ in range(5)]
-        assert answers == [{"result": {"protocol": "1.2.3"}, "id": id} for id in range(1, 6)]
-    finally:
-        raw.close()
+@pytest.fixture
+async def raw(rungateway: StartGateway) -> AsyncIterator[RawClient]:
+    """A raw client of a gateway started for the test."""
+    client = await RawClient.connect(rungateway().port)
+    yield client
+    client.close()
 
 
-async def test_invalid_utf8_closes_the_connection(rungateway: StartGateway):
-    gateway = rungateway()
-    raw = await RawClient.connect(gateway.port)
-    try:
-        raw.send(b'{"id":1,"method":"version","params":"\xff"}')
-        header, payload = await raw.frame()
-        assert (header[0], payload[:2]) == (0x88, struct.pack("!H", 1007))  # close: invalid frame data
-    finally:
-        raw.close()
+async def test_fragmented_and_pipelined_requests_are_answered_in_order(raw: RawClient):
+    raw.send('{"id":1,"method":"version","params":{"protocol":"1.2.3"}}', fragments=3)
+    for id in range(2, 6):  # in one write with the next
+        raw.send(f'{{"id":{id},"method":"version"}}')
+    answers = [json.loads((await raw.frame())[1]) for _ in range(5)]
+    assert answers == [{"result": {"protocol": "1.2.3"}, "id": id} for id in range(1, 6)]
+
+
+async def test_invalid_utf8_closes_the_connection(raw: RawClient):
+    raw.send(b'{"id":1,"method":"version","params":"\xff"}')
+    header, payload = await raw.frame()
+    assert (header[0], payload[:2]) == (0x88, struct.pack("!H", 1007))  # close: invalid frame data
