@@ -15,8 +15,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) -m resproject.stack
 
-test: $(STAMP)
-	$(PY) -m ruff check .
+test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
