@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ logger = logging.getLogger("res_gateway.connection")
 trace = logging.getLogger("res_gateway.trace")  # every client message, at debug level (--trace)
 
 LEGACY = 1001001  # clients that sent no version (1.1.1)
+_VERSION_PART = re.compile(r"[+-]?[0-9]+")
 V120 = 1002000  # call/auth results wrapped as {"payload"} or resource responses
 LATEST = 1002003
 PROTOCOL = "1.2.3"
@@ -93,16 +95,17 @@ def new_cid() -> str:
 
 
 def parse_version(protocol: Any) -> int:
-    """``"1.2.3"`` as 1002003; raises invalidParams or unsupportedProtocol."""
-    if not isinstance(protocol, str):
+    """``"1.2.3"`` as 1002003; raises invalidParams or unsupportedProtocol, as resgate does.
+
+    Each part is a decimal integer below 1000, optionally signed (as Go's ``strconv.Atoi`` reads it).
+    """
+    parts = protocol.split(".") if isinstance(protocol, str) else []
+    if len(parts) != 3 or not all(_VERSION_PART.fullmatch(p) and int(p) < 1000 for p in parts):
         raise errors.INVALID_PARAMS
-    parts = protocol.split(".")
-    if len(parts) != 3 or not all(p.isdigit() and p.isascii() and int(p) < 1000 for p in parts):
-        raise errors.invalid_params(f"Invalid protocol version: {protocol}")
-    major, minor, patch = map(int, parts)
-    if major != 1:
+    version = int(parts[0]) * 1_000_000 + int(parts[1]) * 1000 + int(parts[2])
+    if not 1_000_000 <= version < 2_000_000:
         raise errors.UNSUPPORTED_PROTOCOL
-    return major * 1_000_000 + minor * 1000 + patch
+    return version
 
 
 class WriteBatch:

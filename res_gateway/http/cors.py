@@ -19,13 +19,14 @@ def cors(origin: str | None, allow_origin: list[str], *, credentials: bool) -> C
     """CORS for a request with ``Origin: origin`` (``None`` when absent).
 
     ``allow_origin`` is ``["*"]`` or the sorted, lowercased allowed origins. Credentials are allowed
-    only when header auth is configured. A request without an origin (or ``null``) is always allowed.
+    only when header auth is configured. A request without an origin is always allowed; ``Origin: null``
+    (sandboxed iframes, local files) only when every origin is.
     """
     headers = {"Access-Control-Allow-Credentials": "true"} if credentials else {}
     if allow_origin[0] == "*":
         headers["Access-Control-Allow-Origin"] = "*"
         return Cors(headers, True)
-    if origin is None or origin == "null":
+    if origin is None:
         return Cors(headers, True)
     allowed = origin.translate(_ASCII_LOWER) in allow_origin
     headers["Access-Control-Allow-Origin"] = origin if allowed else allow_origin[0]

@@ -49,7 +49,7 @@ def origin_gateway(nats_url):
     ("origin", "allowed"),
     [
         (None, True),
-        ("null", True),
+        ("null", False),
         ("http://allowed.com", True),
         ("HTTP://Allowed.COM", True),
         ("https://other.com:8443", True),

@@ -34,7 +34,8 @@ BOTH = ["http://localhost", "https://resgate.io"]
             False,
         ),
         (None, BOTH, False, {}, True),
-        ("null", BOTH, False, {}, True),
+        ("null", BOTH, False, {"Access-Control-Allow-Origin": "http://localhost", "Vary": "Origin"}, False),
+        ("null", ["*"], False, {"Access-Control-Allow-Origin": "*"}, True),
         (
             None,
             ["*"],

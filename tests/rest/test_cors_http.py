@@ -37,7 +37,14 @@ ORIGINS = [
     ),
     (None, "*", True, {"access-control-allow-origin": "*"}, ["vary"]),
     (None, "http://localhost", True, {}, ["access-control-allow-origin", "vary"]),
-    ("null", "http://localhost", True, {}, ["access-control-allow-origin", "vary"]),
+    (
+        "null",
+        "http://localhost",
+        False,
+        {"access-control-allow-origin": "http://localhost", "vary": "Origin"},
+        [],
+    ),
+    ("null", "*", True, {"access-control-allow-origin": "*"}, ["vary"]),
 ]
 
 
