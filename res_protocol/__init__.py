@@ -1,5 +1,7 @@
 """Wire-level RES protocol pieces shared by the gateway and the service bridge (no Django)."""
 
+__version__ = "0.1.0"  # django-res's version, the one source of it (pyproject.toml reads it)
+
 from . import errors
 from .access import Access
 from .codec import (
