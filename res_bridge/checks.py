@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.apps import apps
+from django.conf import settings
 from django.core import checks
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import FieldDoesNotExist
 
 from res_protocol import is_valid_part
+from res_protocol.environ import nats_url
 
-from .conf import DEFAULTS, bridge_settings
+from .conf import DEFAULTS, bridge_settings, server_urls
 from .registry import Registry, Relation, RidTemplate, registry
 from .resources import ModelResource
 
@@ -50,6 +54,79 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
     return messages
+
+
+@register("res_bridge")
+def check_nats_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W020: the site's gateway settings name another NATS server than the bridge's."""
+    gateway = getattr(settings, "RES_GATEWAY", None) or {}
+    if not apps.is_installed("res_gateway") or not isinstance(gateway, dict):
+        return []
+    gateway_url = gateway.get("natsUrl") or nats_url()  # as the gateway reads its settings
+    if not isinstance(gateway_url, str) or _servers(gateway_url) == _servers(bridge_settings.NATS_URL):
+        return []
+    return [
+        checks.Warning(
+            f"The gateway's NATS server ({gateway_url}) differs from the bridge's "
+            f"({bridge_settings.NATS_URL}): clients would not reach this site's resources (system.notFound) "
+            "unless both are in one cluster.",
+            hint="Set NATS_URL in the environment and neither RES_GATEWAY['natsUrl'] nor "
+            "RES_BRIDGE['NATS_URL'], or give both the same URL.",
+            id="res_bridge.W020",
+        )
+    ]
+
+
+def _servers(urls: str) -> set[tuple[str, int]]:
+    """(host, port) of each URL in a comma-separated list."""
+    found = set()
+    for url in server_urls(urls):
+        parts = urlsplit(url if "://" in url else f"nats://{url}")
+        try:
+            found.add(((parts.hostname or "").lower(), parts.port or 4222))
+        except ValueError:  # a port that is no number: compared as written
+            found.add((url, 0))
+    return found
+
+
+#: What a SQLite database needs for concurrent calls (Django 5.1+): writes take the lock when their
+#: transaction begins, and wait for it up to ``timeout`` seconds; WAL lets reads go on meanwhile.
+SQLITE_OPTIONS: dict[str, Any] = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
+@register("res_bridge")
+def check_sqlite(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W021: a SQLite database opening deferred transactions fails concurrent calls ("database is locked")."""
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}] is SQLite without OPTIONS['transaction_mode'] = 'IMMEDIATE': concurrent "
+            "calls can fail with 'database is locked'.",
+            hint=f"Set DATABASES[{alias!r}]['OPTIONS'] = {SQLITE_OPTIONS!r}.",
+            id="res_bridge.W021",
+        )
+        for alias, db in settings.DATABASES.items()
+        if db.get("ENGINE") == "django.db.backends.sqlite3"
+        and (db.get("OPTIONS") or {}).get("transaction_mode") != "IMMEDIATE"
+    ]
+
+
+@register("res_bridge")
+def check_token_auth(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """I022: the ``token`` auth method needs ``rest_framework.authtoken``."""
+    if apps.is_installed("rest_framework.authtoken"):
+        return []
+    return [
+        checks.Info(
+            "'rest_framework.authtoken' is not in INSTALLED_APPS: the 'token' auth method refuses every "
+            "token.",
+            hint="Add it to INSTALLED_APPS (and migrate) to log clients in with DRF tokens.",
+            id="res_bridge.I022",
+        )
+    ]
 
 
 def _valid_setting(key: str, value: Any) -> bool:

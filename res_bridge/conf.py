@@ -1,7 +1,7 @@
 """The ``RES_BRIDGE`` settings namespace, read with defaults and reloaded on ``setting_changed``.
 
 RES_BRIDGE = {
-    "NATS_URL": "nats://127.0.0.1:4222",  # one URL, or several separated by commas
+    "NATS_URL": "nats://127.0.0.1:4222",  # one URL, or several separated by commas; default: $NATS_URL
     "QUEUE_GROUP": "res_bridge",  # service instances in one group share the requests
     "MAX_PAGE_SIZE": 100,  # largest limit of a query collection, and its default
     "EVENT_BUFFER_SIZE": 10000,  # events kept by the publisher while NATS is unreachable
@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+
+from res_protocol.environ import nats_url
 
 DEFAULTS: dict[str, Any] = {
     "NATS_URL": "nats://127.0.0.1:4222",
@@ -45,7 +47,8 @@ class BridgeSettings:
         if name not in DEFAULTS:
             raise AttributeError(f"invalid RES_BRIDGE setting: {name!r}")
         if name not in self._cache:
-            self._cache[name] = self.user_settings.get(name, DEFAULTS[name])
+            default = nats_url() if name == "NATS_URL" else DEFAULTS[name]
+            self._cache[name] = self.user_settings.get(name, default)
         return self._cache[name]
 
     @property

@@ -106,10 +106,21 @@ class Service:
         logger.info("RES service serving %s on %s", ", ".join(self.patterns), self.nc.connected_url.netloc)
 
     async def serve_forever(self) -> None:
-        await self.start()
+        """Start, then serve until :meth:`shutdown`, which also ends a start still waiting for NATS."""
+        starting = asyncio.ensure_future(self.start())
+        stopped = asyncio.ensure_future(self._stopped.wait())
         try:
-            await self._stopped.wait()
+            await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+                logger.info("RES service stopped before NATS answered")
+                return
+            starting.result()
+            await stopped
         finally:
+            stopped.cancel()
             await self.stop()
 
     def shutdown(self) -> None:
@@ -176,7 +187,10 @@ class Service:
             logger.warning("RES service lost its NATS connection; reconnecting")
 
     async def _on_error(self, e: Exception) -> None:
-        logger.debug("NATS error: %s", e)
+        if self.nc is None:  # still connecting: each attempt says so
+            logger.warning("NATS at %s is unreachable (%s); retrying", ", ".join(self.servers), e)
+        else:
+            logger.debug("NATS error: %s", e)
 
     # -- publishing from other threads ----------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Django settings hold them under ``RES_GATEWAY`` with resgate's key names (``natsUrl``,
 ``wsPath``, ``requestTimeout`` ...) plus a few of ours; ``rungateway`` overlays its flags and
-``--config`` file. :data:`gateway_settings` is reloaded when ``RES_GATEWAY`` changes.
+``--config`` file. Without ``natsUrl`` the ``NATS_URL`` environment variable names the server.
+:data:`gateway_settings` is reloaded when ``RES_GATEWAY`` changes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 from res_protocol import is_valid_part, is_valid_rid
+from res_protocol.environ import nats_url
 
 RESGATE_VERSION = "1.8.0"
 
@@ -121,13 +123,14 @@ class GatewaySettings:
     @classmethod
     def from_config(cls, config: dict[str, Any] | None = None) -> GatewaySettings:
         """Validate resgate-style keys (missing ones take their defaults)."""
-        merged = {**RESGATE_DEFAULTS, **EXTRA_DEFAULTS, **(config or {})}
+        defaults = {**RESGATE_DEFAULTS, "natsUrl": nats_url()}  # NATS_URL in the environment, if set
+        merged = {**defaults, **EXTRA_DEFAULTS, **(config or {})}
         unknown = set(merged) - set(RESGATE_DEFAULTS) - set(EXTRA_DEFAULTS)
         if unknown:
             raise ConfigError(f"unknown gateway setting {sorted(unknown)[0]!r}")
         for key in _ZERO_DEFAULTED:  # as resgate's SetDefault, before validation
             if merged[key] is None or (type(merged[key]) in (str, int) and not merged[key]):
-                merged[key] = RESGATE_DEFAULTS[key]
+                merged[key] = defaults[key]
         _pair(merged, "natsCert", "natsKey")
         return cls(
             nats_url=_str(merged, "natsUrl"),

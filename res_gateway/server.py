@@ -97,7 +97,9 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.soc
     # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    logger.info("Listening on %s://%s", "https" if config.tls else "http", _address(sock))
+    logger.info(
+        "Listening on %s://%s; quit with CONTROL-C", "https" if config.tls else "http", _address(sock)
+    )
     try:
         await server.serve(sockets=[sock])
     finally:

@@ -108,7 +108,10 @@ class NatsClient:
         await _call(self.on_reconnect)
 
     async def _error(self, e: Exception) -> None:
-        logger.error("NATS error: %s", e)
+        if self.nc.is_connected or self.nc.is_reconnecting:
+            logger.error("NATS error: %s", e)
+        else:  # not connected yet: each attempt says so
+            logger.warning("NATS at %s is unreachable (%s); retrying", self.url, e)
 
     async def _on_reply(self, msg: Msg) -> None:
         if trace.isEnabledFor(logging.DEBUG):

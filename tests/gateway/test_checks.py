@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import checks
 from django.test import override_settings
+
+from tests.gateway import sites
 
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 REDIS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}}
 SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 GOOD = {"natsUrl": "nats://nats:4222"}
+
+
+def without(*names: str) -> list[str]:
+    return [app for app in settings.INSTALLED_APPS if app not in names]
+
 
 # (settings, ids of the res_gateway messages expected)
 CASES = [
@@ -30,6 +38,24 @@ CASES = [
         ["res_gateway.E002"],
     ),
     ({"DEBUG": False, "CHANNEL_LAYERS": REDIS, "RES_GATEWAY": {}}, ["res_gateway.W003"]),
+    ({"INSTALLED_APPS": without("channels")}, ["res_gateway.W020"]),
+    ({"INSTALLED_APPS": without("rest_framework", "rest_framework.authtoken")}, ["res_gateway.E021"]),
+    (
+        {
+            "INSTALLED_APPS": without("rest_framework", "rest_framework.authtoken"),
+            "RES_GATEWAY": {**GOOD, "browsableApi": False},
+        },
+        [],
+    ),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.wrapped"}, []),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.unknown_app"}, []),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.nowhere"}, ["res_gateway.E022"]),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.no_websocket"}, ["res_gateway.W022"]),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.other_consumer"}, ["res_gateway.W022"]),
+    ({"ROOT_URLCONF": sites.api_included}, []),
+    ({"ROOT_URLCONF": sites.api_included, "RES_GATEWAY": {**GOOD, "apiPath": "/rest"}}, ["res_gateway.W023"]),
+    ({"ROOT_URLCONF": sites.api_elsewhere}, ["res_gateway.W023"]),
+    ({"ROOT_URLCONF": sites.api_elsewhere, "RES_GATEWAY": {**GOOD, "apiPath": "/rest/"}}, []),
 ]
 
 
@@ -38,6 +64,7 @@ def gateway_messages() -> list[checks.CheckMessage]:
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+@pytest.mark.filterwarnings("ignore:Overriding setting INSTALLED_APPS")
 @pytest.mark.parametrize(("overrides", "expected"), CASES)
 def test_checks(overrides: dict[str, Any], expected: list[str]) -> None:
     base = {"DEBUG": True, "RES_GATEWAY": GOOD, "DATABASES": {"default": SQLITE}}

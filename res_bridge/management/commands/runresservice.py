@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from res_bridge.conf import bridge_settings
 from res_bridge.service import Service, run
+from res_protocol import __version__
+from res_protocol.console import log_to_console, verbosity_level
+
+logger = logging.getLogger("res_bridge")
 
 
 class Command(BaseCommand):
@@ -28,4 +33,10 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, nats: str | None, queue_group: str | None, workers: int | None, **options: Any
     ) -> None:
-        run(Service(nats_url=nats, queue_group=queue_group, workers=workers))
+        log_to_console({"res_bridge": verbosity_level(options["verbosity"])}, self.stderr)
+        service = Service(nats_url=nats, queue_group=queue_group, workers=workers)
+        logger.info(
+            "Starting RES service (django-res %s) for %s, NATS %s; quit with CONTROL-C",
+            __version__, ", ".join(service.patterns) or "no resources", ", ".join(service.servers),
+        )  # fmt: skip
+        run(service)

@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from res_gateway import server
 from res_gateway.conf import RESGATE_DEFAULTS, RESGATE_VERSION, ConfigError, GatewaySettings, gateway_settings
 from res_gateway.gateway import nats_tls
-from res_protocol import PROTOCOL_VERSION
+from res_protocol import PROTOCOL_VERSION, __version__
+from res_protocol.console import log_to_console, verbosity_level
 
 logger = logging.getLogger("res_gateway")
 
@@ -116,16 +117,20 @@ class Command(BaseCommand):
             raise CommandError("--tls needs both a certificate (--tlscert) and a key (--tlskey)")
         if path and from_file is None:
             write_config_file(path, gateway)
-        set_log_levels(gateway.debug, gateway.trace)
+        verbosity = options["verbosity"]
+        set_log_levels(gateway.debug or verbosity >= 2, gateway.trace or verbosity >= 3)
+        level = verbosity_level(verbosity)
+        log_to_console({"res_gateway": level, "uvicorn.error": max(level, logging.WARNING)}, self.stderr)
         logger.debug("Config: %s", json.dumps(gateway.raw))
         if not options["skip_checks"]:
             self.check(display_num_errors=False)
         scheme = "https" if gateway.tls else "http"
         logger.info(
-            "Starting gateway (resgate v%s, protocol v%s) with %s on %s://%s:%d, NATS %s",
-            RESGATE_VERSION, PROTOCOL_VERSION, gateway.server, scheme, gateway.addr, gateway.port,
-            gateway.nats_url,
+            "Starting gateway (django-res %s, resgate v%s, protocol v%s) with %s on %s://%s:%d, NATS %s",
+            __version__, RESGATE_VERSION, PROTOCOL_VERSION, gateway.server, scheme, gateway.addr,
+            gateway.port, gateway.nats_url,
         )  # fmt: skip
+        logger.info("WebSocket clients at path %s, the REST API under %s", gateway.ws_path, gateway.api_path)
         try:
             server.serve(gateway_settings.configure(config))
         except OSError as e:
