@@ -15,6 +15,8 @@ import ssl
 from typing import Any
 
 from channels.routing import get_default_application
+from django.apps import apps
+from django.conf import settings
 
 from . import metrics
 from .conf import GatewaySettings
@@ -36,7 +38,7 @@ ASGIApp = Any
 
 def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
     """Serve ``application`` (default: ``settings.ASGI_APPLICATION``) with ``config.server`` until stopped."""
-    app = application or get_default_application()
+    app = with_static_files(application or get_default_application())
     tune_garbage_collector()
     if config.server == "daphne":
         _serve_daphne(app, config)
@@ -44,6 +46,18 @@ def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
         import uvloop
 
         uvloop.run(_serve_uvicorn(app, config, _bind(config)))
+
+
+def with_static_files(app: ASGIApp) -> ASGIApp:
+    """In DEBUG, ``app`` behind Django's static files handler, as ``runserver`` serves them; else ``app``.
+
+    In production the site serves them itself (WhiteNoise, see the README) or a proxy does.
+    """
+    if not (settings.DEBUG and settings.STATIC_URL and apps.is_installed("django.contrib.staticfiles")):
+        return app
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ASGIStaticFilesHandler(app)
 
 
 def tune_garbage_collector() -> None:
