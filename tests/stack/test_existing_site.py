@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,9 @@ def build_wheel(out: Path) -> Path:
         timeout=300,
     )
     (wheel,) = out.glob("django_res-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert tops == {"res_protocol", "res_gateway", "res_bridge", wheel.name.split("-py3")[0] + ".dist-info"}
     return wheel
 
 
