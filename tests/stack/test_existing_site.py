@@ -281,3 +281,8 @@ def test_an_existing_site_follows_the_readme(site: Site) -> None:
 
     assert "Gateway stopped" in site.interrupt("gateway")
     site.interrupt("service")
+
+    site.processes.pop("nats").stop()  # NATS goes away: one line per attempt, and Ctrl-C still stops
+    unreachable = f"NATS at nats://127.0.0.1:{site.nats_port} is unreachable"
+    site.start("service", site.python, "manage.py", "runresservice", wait_for=unreachable)
+    assert "stopped before NATS answered" in site.interrupt("service")
