@@ -138,25 +138,25 @@ def test_registering_a_model_twice_fails():
 
 
 def test_public_names():
-    assert res_bridge.__all__ == [
-        "ModelResource",
-        "Request",
-        "ResourceResponse",
-        "Service",
-        "announce_change",
-        "announce_reset",
-        "bridge_settings",
-        "call_method",
-        "flush",
-        "publish",
-        "publish_event",
-        "publish_reaccess",
-        "publish_reset",
-        "publish_token_reset",
-        "register",
-        "registry",
-    ]
-    for name in res_bridge.__all__:
-        assert getattr(res_bridge, name) is not None
-    with pytest.raises(AttributeError):
+    from res_bridge import conf, events, publisher, registry, requests, resources, service
+
+    assert {name: getattr(res_bridge, name) for name in res_bridge.__all__} == {
+        "ModelResource": resources.ModelResource,
+        "Request": requests.Request,
+        "ResourceResponse": requests.ResourceResponse,
+        "Service": service.Service,
+        "announce_change": events.announce_change,
+        "announce_reset": events.announce_reset,
+        "bridge_settings": conf.bridge_settings,
+        "call_method": resources.call_method,
+        "flush": publisher.flush,
+        "publish": publisher.publish,
+        "publish_event": publisher.publish_event,
+        "publish_reaccess": publisher.publish_reaccess,
+        "publish_reset": publisher.publish_reset,
+        "publish_token_reset": publisher.publish_token_reset,
+        "register": registry.register,
+    }
+    assert res_bridge.__all__ == sorted(res_bridge.__all__)
+    with pytest.raises(AttributeError, match="module 'res_bridge' has no attribute 'nothing'"):
         res_bridge.nothing  # noqa: B018
