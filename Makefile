@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(PY) -m resproject.stack
 
 test: lint
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

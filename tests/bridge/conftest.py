@@ -79,6 +79,7 @@ async def record(nc: Any):
 async def service(nats_url: str) -> AsyncIterator[Service]:
     svc = Service(nats_url=nats_url, queue_group=f"test-{uuid.uuid4().hex}")
     await svc.start()
+    await round_trip(svc.nc, 5)  # its subscriptions are known to the server before the test's requests
     yield svc
     await svc.stop()
 
