@@ -130,14 +130,15 @@ class ResClient:
 
 
 class Listener:
-    """Messages received on a subject, in order, as ``(subject, decoded payload or None)``."""
+    """Messages received on a subject, in order, as ``(subject, payload)``: the payload decoded from JSON,
+    ``None`` when empty, the bytes as they came when not JSON."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, Any]] = []
         self._changed = asyncio.Event()
 
     async def _received(self, msg: Any) -> None:
-        self.messages.append((msg.subject, loads(msg.data) if msg.data else None))
+        self.messages.append((msg.subject, _decode(msg.data)))
         self._changed.set()
 
     async def wait(self, count: int) -> list[tuple[str, Any]]:
@@ -147,6 +148,15 @@ class Listener:
                 self._changed.clear()
                 await self._changed.wait()
         return self.messages
+
+
+def _decode(data: bytes) -> Any:
+    if not data:
+        return None
+    try:
+        return loads(data)
+    except ValueError:
+        return data
 
 
 @contextlib.contextmanager
@@ -166,4 +176,4 @@ def capture_events(using: str = DEFAULT_DB_ALIAS) -> Iterator[list[tuple[str, An
         ):
             yield events
     finally:
-        events.extend((subject, loads(data) if data else None) for subject, data in held)
+        events.extend((subject, _decode(data)) for subject, data in held)

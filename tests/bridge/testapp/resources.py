@@ -4,14 +4,13 @@
   replied as a resource). ``store.products``: every product; ``new``, ``delete`` {id}; queries
   ``store.products?maker=...&name=...&order=...&offset=...&limit=...``.
 - ``store.product.<id>.orders``: its orders; ``store.order.<id>``: ``{id, product, buyer_id, due}``.
-- ``store.cart.<id>``: ``{id, name, owner_id, products}``; ``store.cart.<id>.products`` (``addProduct`` /
-  ``removeProduct`` {id}); ``store.carts``: every cart, ``new`` {name} for the caller.
+- ``store.cart.<id>``: ``{id, name, owner_id, products}``, ``addProduct`` {id}; ``store.cart.<id>.products``;
+  ``store.carts``: every cart, ``new`` {name} for the caller.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from rest_framework import serializers
 
@@ -65,14 +64,9 @@ class CartResource(ModelResource):
     def add_product(self, request: Request, cart: Cart) -> None:
         cart.products.add(_product(request))
 
-    @call_method("removeProduct")
-    def remove_product(self, request: Request, cart: Cart) -> None:
-        cart.products.remove(_product(request))
-
 
 def _product(request: Request) -> Product:
-    params: Any = request.params if isinstance(request.params, dict) else {}
-    key = params.get("id")
+    key = request.params.get("id") if isinstance(request.params, dict) else None
     if not isinstance(key, int) or isinstance(key, bool):
         raise errors.invalid_params("Product ID must be a number")
     product = Product.objects.filter(pk=key).first()
