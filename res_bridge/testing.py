@@ -44,8 +44,9 @@ __all__ = ["Listener", "ResClient", "capture_events", "serve"]
 async def serve(nats_url: str, registry: Registry = registry) -> AsyncIterator[ResClient]:
     """Run a :class:`~res_bridge.service.Service` for ``registry`` on this loop; yield a client for it.
 
-    The service has a queue group of its own, so it answers even when another service shares the server;
-    it is stopped (its queued events delivered) when the block ends.
+    The service has a queue group of its own, so it never shares the requests with another group member;
+    run a nats-server of the tests' own, so no other service answers. It is stopped (its queued events
+    delivered) when the block ends.
     """
     service = Service(registry, nats_url=nats_url, queue_group=f"test-{uuid.uuid4().hex}")
     await service.start()

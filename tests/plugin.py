@@ -1,12 +1,13 @@
 """The shared test kit as one pytest plugin, registered in ``tests/conftest.py``: fixtures need no imports.
 
 - ``nats_server``, ``nats_url``: one real nats-server for the whole session.
-- From :mod:`tests.harness`: ``start_gateway``, ``gateway``, ``service``, ``client``, ``connect``.
-- From :mod:`tests.gateway.running`: ``rungateway`` (``manage.py rungateway`` as a child process).
-- From :mod:`tests.bridge.conftest_access`: ``test_publisher``, ``recorder``, ``published``.
+- ``start_gateway`` (gateway processes) and ``service`` (a recording RES service), from :mod:`tests.harness`.
+- ``rungateway`` (``manage.py rungateway`` as a child process), from :mod:`tests.gateway.running`.
+- ``test_publisher``, ``recorder``, ``published``, from :mod:`tests.bridge.conftest_access`.
 
-A directory's ``conftest.py`` may override a name for its tests (``tests/bridge`` has its own ``service``,
-``tests/gateway`` one gateway for the session); helpers (classes, functions) are still imported by path.
+A directory's ``conftest.py`` may override a name for its tests (``tests/bridge`` has its own ``service``;
+``tests/gateway`` has ``gateway``, ``client`` and ``connect``). The harness's fixtures of those three names
+stay out of the plugin: ``client`` would hide pytest-django's. Helpers are imported by path.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.harness import service, start_gateway
 from tests.support import NatsServer
 
-pytest_plugins = ["tests.harness", "tests.gateway.running", "tests.bridge.conftest_access"]
+pytest_plugins = ["tests.gateway.running", "tests.bridge.conftest_access"]
+
+__all__ = ["nats_server", "nats_url", "service", "start_gateway"]
 
 
 @pytest.fixture(scope="session")
