@@ -1,7 +1,8 @@
 """RES service for Django models: resources, events, access and auth over NATS.
 
 - Declare resources in an app's ``resources.py`` (imported at start-up): a :class:`ModelResource`
-  subclass per model, registered with :func:`register` (see ``res_bridge.resources``).
+  subclass per model, registered with :func:`register` (see ``res_bridge.resources``) in the default
+  registry, ``res_bridge.registry.registry``.
 - Serve them: ``manage.py runresservice``, or ``await Service().start()`` on any running loop
   (``Service().start_on(loop)`` from synchronous code).
 - Saves, deletes and many-to-many changes publish their events after commit. Writes that send no
@@ -22,7 +23,6 @@ _EXPORTS = {
     "ModelResource": "resources",
     "call_method": "resources",
     "register": "registry",
-    "registry": "registry",
     "Request": "requests",
     "ResourceResponse": "requests",
     "Service": "service",

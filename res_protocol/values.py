@@ -61,7 +61,8 @@ def normalize_collection(collection: Any) -> list[Any]:
 def hard_ref(value: Any) -> str | None:
     """The RID of a (normalized) hard reference, else ``None``."""
     if type(value) is dict and "rid" in value and "soft" not in value:
-        return value["rid"]
+        rid: str = value["rid"]  # normalized: a valid RID
+        return rid
     return None
 
 

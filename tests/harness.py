@@ -1,8 +1,7 @@
 """Shared harness for gateway tests: a real gateway process, a test service on NATS, a WebSocket client.
 
-Fixtures (import them into a test module or a ``conftest.py``)::
-
-    from tests.harness import client, gateway, service, start_gateway  # noqa: F401
+Fixtures (``start_gateway`` and ``service`` are shared by :mod:`tests.plugin`, nothing to import; the other
+three are imported where wanted, ``tests/gateway`` has its own):
 
 - ``start_gateway(**config)`` starts ``manage.py rungateway`` on a free port, with ``NATS_URL`` set to
   the session's nats-server and ``RES_GATEWAY`` holding the config (resgate's keys, ``unsubscribeDelay``

@@ -13,37 +13,14 @@ from channels.db import database_sync_to_async
 
 from res_bridge.publisher import round_trip
 from res_bridge.service import Service
+from res_bridge.testing import Listener
 from res_protocol import dumps, loads
 
 
-def _decode(data: bytes) -> Any:
-    """JSON payloads decoded, an empty one as None, anything else as the bytes."""
-    if not data:
-        return None
-    try:
-        return loads(data)
-    except ValueError:
-        return data
+class Recorder(Listener):
+    """A :class:`~res_bridge.testing.Listener` for the bridge's own tests: settle on a round trip, clear."""
 
-
-class Recorder:
-    """Messages received on a subject pattern, in order, as (subject, decoded payload)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, Any]] = []
-        self._changed = asyncio.Event()
-
-    async def _on(self, msg: Any) -> None:
-        self.messages.append((msg.subject, _decode(msg.data)))
-        self._changed.set()
-
-    async def wait(self, count: int) -> list[tuple[str, Any]]:
-        """Wait (up to 5 s) until ``count`` messages arrived; return them all."""
-        async with asyncio.timeout(5):
-            while len(self.messages) < count:
-                self._changed.clear()
-                await self._changed.wait()
-        return self.messages
+    _on = Listener._received  # the subscription callback, as the tests name it
 
     async def settle(self, nc: Any) -> list[tuple[str, Any]]:
         """Everything received up to now (after a round trip through the server)."""
@@ -79,6 +56,7 @@ async def record(nc: Any):
 async def service(nats_url: str) -> AsyncIterator[Service]:
     svc = Service(nats_url=nats_url, queue_group=f"test-{uuid.uuid4().hex}")
     await svc.start()
+    await round_trip(svc.nc, 5)  # its subscriptions are known to the server before the test's requests
     yield svc
     await svc.stop()
 

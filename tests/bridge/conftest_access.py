@@ -1,6 +1,6 @@
 """Fixtures for access and revocation tests: a publisher on the test nats-server, and a NATS recorder.
 
-Use them in a test module with ``from tests.bridge.conftest_access import *``.
+A pytest plugin, registered by :mod:`tests.plugin`: tests name the fixtures, nothing to import.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.db import transaction
 from res_bridge import publisher as publisher_module
 from res_bridge.models import AccessRule, RulesRevision
 from tests.bridge.conftest import db
-from tests.bridge.conftest_access import Recorder, test_publisher  # noqa: F401 - a fixture
+from tests.bridge.conftest_access import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ def everything(nats_url: str) -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def published(test_publisher: Any, everything: Recorder, monkeypatch: pytest.MonkeyPatch) -> Callable:  # noqa: F811
+def published(test_publisher: Any, everything: Recorder, monkeypatch: pytest.MonkeyPatch) -> Callable:
     """``published()``: the access events and resets published since the last call."""
     monkeypatch.setattr(publisher_module, "publisher", test_publisher)
 

@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 
 from res_bridge.models import AccessRule
-from tests.bridge.conftest_access import *  # noqa: F403 - the fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,93 +6,102 @@ import pytest
 from django.core import checks
 
 import res_bridge
-from library.models import Book, Loan, Shelf
 from res_bridge import ModelResource
 from res_bridge.checks import check_resources, check_settings
 from res_bridge.registry import Registry
+from tests.bridge.testapp.models import Cart, Order, Product
 
 
 def resource(model, **attrs) -> type[ModelResource]:
     return type(f"{model.__name__}Resource", (ModelResource,), {"model": model, **attrs})
 
 
-BOOK = {"rid": "lib.book.{pk}", "fields": ["id", "title", "author"], "collection": "lib.books"}
-LOAN = {"rid": "lib.loan.{pk}", "fields": ["id", "book", "borrower_id", "due"]}
+PRODUCT = {"rid": "lib.product.{pk}", "fields": ["id", "name", "maker"], "collection": "lib.products"}
+ORDER = {"rid": "lib.order.{pk}", "fields": ["id", "product", "buyer_id", "due"]}
 
 CASES = [
     # resource declarations, expected (check id, message) pairs
-    ([resource(Book, **BOOK), resource(Loan, **LOAN)], []),
+    ([resource(Product, **PRODUCT), resource(Order, **ORDER)], []),
     (
-        [resource(Book, **{**BOOK, "fields": ["id", "titel"]})],
-        [("res_bridge.E001", "BookResource: unknown field 'titel' in fields.")],
+        [resource(Product, **{**PRODUCT, "fields": ["id", "titel"]})],
+        [("res_bridge.E001", "ProductResource: unknown field 'titel' in fields.")],
     ),
     (
-        [resource(Book, **BOOK), resource(Loan, **{**LOAN, "rid": "lib.book.{pk}"})],
+        [resource(Product, **PRODUCT), resource(Order, **{**ORDER, "rid": "lib.product.{pk}"})],
         [
             (
                 "res_bridge.E002",
-                "BookResource: RID 'lib.book.{pk}' clashes with 'lib.book.{pk}' of LoanResource.",
+                "ProductResource: RID 'lib.product.{pk}' clashes with 'lib.product.{pk}' of OrderResource.",
             ),
             (
                 "res_bridge.E002",
-                "LoanResource: RID 'lib.book.{pk}' clashes with 'lib.book.{pk}' of BookResource.",
+                "OrderResource: RID 'lib.product.{pk}' clashes with 'lib.product.{pk}' of ProductResource.",
             ),
         ],
     ),
     (
-        [resource(Book, **{**BOOK, "collection": "lib.loan.all"}), resource(Loan, **LOAN)],
+        [resource(Product, **{**PRODUCT, "collection": "lib.order.all"}), resource(Order, **ORDER)],
         [
             (
                 "res_bridge.E002",
-                "BookResource: RID 'lib.loan.all' clashes with 'lib.loan.{pk}' of LoanResource.",
+                "ProductResource: RID 'lib.order.all' clashes with 'lib.order.{pk}' of OrderResource.",
             ),
             (
                 "res_bridge.E002",
-                "LoanResource: RID 'lib.loan.{pk}' clashes with 'lib.loan.all' of BookResource.",
+                "OrderResource: RID 'lib.order.{pk}' clashes with 'lib.order.all' of ProductResource.",
             ),
         ],
     ),
     (
-        [resource(Loan, **{**LOAN, "fields": ["id", "book", "borrower"]})],
+        [resource(Order, **{**ORDER, "fields": ["id", "product", "buyer"]})],
         [
             (
                 "res_bridge.E003",
-                "LoanResource: field 'book' refers to Book, which has no registered resource.",
+                "OrderResource: field 'product' refers to Product, which has no registered resource.",
             ),
             (
                 "res_bridge.E003",
-                "LoanResource: field 'borrower' refers to User, which has no registered resource.",
+                "OrderResource: field 'buyer' refers to User, which has no registered resource.",
             ),
         ],
     ),
     (
-        [resource(Book, **{**BOOK, "relations": {"loans": "lib.book.{pk}.loans"}})],
-        [("res_bridge.E003", "BookResource: relation 'loans' holds Loan, which has no registered resource.")],
-    ),
-    (
-        [resource(Book, **{**BOOK, "rid": "lib.book"})],
-        [("res_bridge.E004", "BookResource: invalid RID 'lib.book'.")],
-    ),
-    (
-        [resource(Book, **{**BOOK, "rid": "lib.book.{slug}"})],
-        [("res_bridge.E004", "BookResource: the placeholder {slug} is not a field of Book.")],
-    ),
-    (
-        [
-            resource(Book, **BOOK),
-            resource(Shelf, rid="lib.shelf.{pk}", fields=["id"], relations={"name": "lib.s.{pk}.n"}),
-        ],
+        [resource(Product, **{**PRODUCT, "relations": {"orders": "lib.product.{pk}.orders"}})],
         [
             (
-                "res_bridge.E005",
-                "ShelfResource: relation 'name' is not a many-to-many field or a reverse foreign key "
-                "of Shelf.",
+                "res_bridge.E003",
+                "ProductResource: relation 'orders' holds Order, which has no registered resource.",
             )
         ],
     ),
     (
-        [resource(Book, **{**BOOK, "query_ordering": ["rating"]})],
-        [("res_bridge.E006", "BookResource: 'rating' in ordering or query options is not a field of Book.")],
+        [resource(Product, **{**PRODUCT, "rid": "lib.product"})],
+        [("res_bridge.E004", "ProductResource: invalid RID 'lib.product'.")],
+    ),
+    (
+        [resource(Product, **{**PRODUCT, "rid": "lib.product.{slug}"})],
+        [("res_bridge.E004", "ProductResource: the placeholder {slug} is not a field of Product.")],
+    ),
+    (
+        [
+            resource(Product, **PRODUCT),
+            resource(Cart, rid="lib.cart.{pk}", fields=["id"], relations={"name": "lib.s.{pk}.n"}),
+        ],
+        [
+            (
+                "res_bridge.E005",
+                "CartResource: relation 'name' is not a many-to-many field or a reverse foreign key of Cart.",
+            )
+        ],
+    ),
+    (
+        [resource(Product, **{**PRODUCT, "query_ordering": ["rating"]})],
+        [
+            (
+                "res_bridge.E006",
+                "ProductResource: 'rating' in ordering or query options is not a field of Product.",
+            )
+        ],
     ),
 ]
 
@@ -132,31 +141,31 @@ def test_settings_checks(settings, extra, expected):
 
 def test_registering_a_model_twice_fails():
     registry = Registry()
-    registry.register(resource(Book, **BOOK))
-    with pytest.raises(ValueError, match="Book is already registered"):
-        registry.register(resource(Book, **BOOK))
+    registry.register(resource(Product, **PRODUCT))
+    with pytest.raises(ValueError, match="Product is already registered"):
+        registry.register(resource(Product, **PRODUCT))
 
 
 def test_public_names():
-    assert res_bridge.__all__ == [
-        "ModelResource",
-        "Request",
-        "ResourceResponse",
-        "Service",
-        "announce_change",
-        "announce_reset",
-        "bridge_settings",
-        "call_method",
-        "flush",
-        "publish",
-        "publish_event",
-        "publish_reaccess",
-        "publish_reset",
-        "publish_token_reset",
-        "register",
-        "registry",
-    ]
-    for name in res_bridge.__all__:
-        assert getattr(res_bridge, name) is not None
-    with pytest.raises(AttributeError):
+    from res_bridge import conf, events, publisher, registry, requests, resources, service
+
+    assert {name: getattr(res_bridge, name) for name in res_bridge.__all__} == {
+        "ModelResource": resources.ModelResource,
+        "Request": requests.Request,
+        "ResourceResponse": requests.ResourceResponse,
+        "Service": service.Service,
+        "announce_change": events.announce_change,
+        "announce_reset": events.announce_reset,
+        "bridge_settings": conf.bridge_settings,
+        "call_method": resources.call_method,
+        "flush": publisher.flush,
+        "publish": publisher.publish,
+        "publish_event": publisher.publish_event,
+        "publish_reaccess": publisher.publish_reaccess,
+        "publish_reset": publisher.publish_reset,
+        "publish_token_reset": publisher.publish_token_reset,
+        "register": registry.register,
+    }
+    assert res_bridge.__all__ == sorted(res_bridge.__all__)
+    with pytest.raises(AttributeError, match="module 'res_bridge' has no attribute 'nothing'"):
         res_bridge.nothing  # noqa: B018

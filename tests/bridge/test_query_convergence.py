@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from library.models import Book
 from res_bridge.models import AccessRule
 from tests.bridge.conftest import db
+from tests.bridge.testapp.models import Product
 from tests.harness import Client, GatewayProcess, run_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RID = "library.books?author=orwell"
+RID = "store.products?maker=orwell"
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +36,11 @@ async def client(gateway: GatewayProcess) -> AsyncIterator[Client]:
 
 def _writes() -> None:
     """Three transactions, so three query events, one right after the other."""
-    first = Book.objects.get(title="Animal Farm")
-    Book.objects.create(title="1984", author="George Orwell")
-    first.author = "Aldous Huxley"
+    first = Product.objects.get(name="Animal Farm")
+    Product.objects.create(name="1984", maker="George Orwell")
+    first.maker = "Aldous Huxley"
     first.save()
-    Book.objects.create(title="Homage to Catalonia", author="George Orwell")
+    Product.objects.create(name="Homage to Catalonia", maker="George Orwell")
 
 
 async def _applied(client: Client, items: list[Any]) -> list[Any]:
@@ -58,9 +58,9 @@ async def _applied(client: Client, items: list[Any]) -> list[Any]:
 
 
 async def test_quick_writes_converge_on_the_data(service, client):
-    await db(AccessRule.objects.create)(pattern="library.>", applies_to="everyone")
-    await db(Book.objects.create)(title="Animal Farm", author="George Orwell")
-    await db(Book.objects.create)(title="Brave New World", author="Aldous Huxley")
+    await db(AccessRule.objects.create)(pattern="store.>", applies_to="everyone")
+    await db(Product.objects.create)(name="Animal Farm", maker="George Orwell")
+    await db(Product.objects.create)(name="Brave New World", maker="Aldous Huxley")
     await service.flush()
     subscribed = await client.send(f"subscribe.{RID}").result()
     items = list(subscribed["collections"][RID])
@@ -68,8 +68,8 @@ async def test_quick_writes_converge_on_the_data(service, client):
 
     await db(_writes)()
     await service.flush()
-    titles = await db(
-        lambda: list(Book.objects.filter(author__icontains="orwell").values_list("id", flat=True))
+    names = await db(
+        lambda: list(Product.objects.filter(maker__icontains="orwell").values_list("id", flat=True))
     )()
-    assert await _applied(client, items) == [{"rid": f"library.book.{pk}"} for pk in titles]
-    assert len(titles) == 2
+    assert await _applied(client, items) == [{"rid": f"store.product.{pk}"} for pk in names]
+    assert len(names) == 2

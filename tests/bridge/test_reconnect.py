@@ -14,13 +14,13 @@ import httpx
 import nats
 import pytest
 
-from library.models import Book
 from res_bridge import ModelResource, call_method, publish_event
 from res_bridge.publisher import round_trip
 from res_bridge.registry import Registry
 from res_bridge.service import Service
 from res_protocol import dumps, loads
 from tests.bridge.conftest import Recorder
+from tests.bridge.testapp.models import Product
 from tests.support import NatsServer, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,16 +29,16 @@ started, release = threading.Event(), threading.Event()
 
 
 class HeldBooks(ModelResource):
-    model = Book
-    rid = "held.book.{pk}"
-    collection = "held.books"
+    model = Product
+    rid = "held.product.{pk}"
+    collection = "held.products"
 
     @call_method(detail=False)
     def hold(self, request) -> str:
         """Signal that the request is under way, wait for the test, then publish and answer."""
         started.set()
         assert release.wait(10)
-        publish_event("held.books", "done", {"n": 1})
+        publish_event("held.products", "done", {"n": 1})
         return "done"
 
 
@@ -85,19 +85,19 @@ async def test_a_request_under_way_is_answered_from_the_next_node(cluster):
         await client.subscribe("reply.held", cb=seen._on)
         await client.subscribe("system.reset", cb=resets._on)
         await round_trip(client, 5)
-        await client.publish("call.held.books.hold", dumps({"cid": "c"}), reply="reply.held")
+        await client.publish("call.held.products.hold", dumps({"cid": "c"}), reply="reply.held")
         assert await asyncio.to_thread(started.wait, 5)
 
         first.stop()  # the service's node dies while the request is under way
         reset = {"resources": ["held.>"], "access": ["held.>"]}
         assert await resets.wait(1) == [("system.reset", reset)]
         assert service.nc.connected_url.port == other.port
-        reply = await client.request("get.held.book.7", b"{}", timeout=5)  # subscribed before the reset
+        reply = await client.request("get.held.product.7", b"{}", timeout=5)  # subscribed before the reset
         assert loads(reply.data)["error"]["code"] == "system.notFound"
 
         release.set()
         assert await seen.wait(2) == [
-            ("event.held.books.done", {"n": 1}),
+            ("event.held.products.done", {"n": 1}),
             ("reply.held", {"result": "done"}),
         ]
     finally:
@@ -132,7 +132,7 @@ async def test_a_failed_reset_after_reconnect_keeps_the_connection(caplog):
         async with asyncio.timeout(10):
             while True:  # until the service is back
                 try:
-                    reply = await client.request("get.library.book.7", b"{}", timeout=5)
+                    reply = await client.request("get.store.product.7", b"{}", timeout=5)
                     break
                 except nats.errors.NoRespondersError:
                     await asyncio.sleep(0.05)

@@ -12,7 +12,6 @@ from django.test import Client
 from rest_framework.authtoken.models import Token as ApiToken
 
 from res_bridge.models import AccessRule
-from tests.bridge.conftest_access import *  # noqa: F403 - the fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from library.models import Book
 from res_bridge import ModelResource, call_method
 from res_bridge.publisher import round_trip
 from res_bridge.registry import Registry
@@ -20,11 +19,13 @@ from res_bridge.service import Service
 from res_bridge.tokens import token_for
 from res_protocol import dumps, errors, loads
 from tests.bridge.conftest import Recorder, db
+from tests.bridge.testapp.models import Product
 from tests.support import NatsServer, free_port, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RESET = ("system.reset", {"resources": ["library.>"], "access": ["library.>"]})
+#: What the service serves here: the demo's resources and the test app's.
+RESET = ("system.reset", {"resources": ["library.>", "store.>"], "access": ["library.>", "store.>"]})
 
 
 async def test_reset_on_start(nats_url, record):
@@ -51,7 +52,7 @@ async def test_reset_after_reconnect():
         await client.subscribe("system.reset", cb=resets._on)
         await round_trip(client, 5)
         assert await resets.wait(1) == [RESET]
-        reply = await client.request("get.library.books", b"{}", timeout=5)
+        reply = await client.request("get.store.products", b"{}", timeout=5)
         assert loads(reply.data) == {"result": {"collection": []}}
     finally:
         if client is not None:
@@ -61,16 +62,16 @@ async def test_reset_after_reconnect():
 
 
 async def test_requests_for_one_resource_run_in_order(service, nc, record):
-    book = await db(Book.objects.create)(title="t", author="a")
+    product = await db(Product.objects.create)(name="t", maker="a")
     await service.flush()
-    changes = await record(f"event.library.book.{book.pk}.change")
-    titles = [f"title {i}" for i in range(20)]
-    subject = f"call.library.book.{book.pk}.set"
+    changes = await record(f"event.store.product.{product.pk}.change")
+    names = [f"name {i}" for i in range(20)]
+    subject = f"call.store.product.{product.pk}.set"
     replies = await asyncio.gather(
-        *(nc.request(subject, dumps({"cid": "c", "params": {"title": t}}), timeout=5) for t in titles)
+        *(nc.request(subject, dumps({"cid": "c", "params": {"name": t}}), timeout=5) for t in names)
     )
     assert [loads(r.data) for r in replies] == [{"result": None}] * 20
-    assert [p["values"]["title"] for _, p in await changes.wait(20)] == titles
+    assert [p["values"]["name"] for _, p in await changes.wait(20)] == names
 
 
 def _superuser() -> User:
@@ -80,10 +81,10 @@ def _superuser() -> User:
 async def test_access_requests_ask_the_access_rules(service, ask):
     admin = await db(_superuser)()
     token = token_for(admin)
-    assert await ask("access.library.books", {"cid": "c", "token": token}) == {
+    assert await ask("access.store.products", {"cid": "c", "token": token}) == {
         "result": {"get": True, "call": "*"}
     }
-    assert await ask("access.library.books", {"cid": "c", "token": None}) == {
+    assert await ask("access.store.products", {"cid": "c", "token": None}) == {
         "error": {"code": "system.accessDenied", "message": "Access denied"}
     }
 
@@ -112,21 +113,21 @@ async def test_auth_requests_set_the_token_before_replying(service, nc, record):
 
 
 class FailingBooks(ModelResource):
-    model = Book
-    rid = "failing.book.{pk}"
-    collection = "failing.books"
+    model = Product
+    rid = "failing.product.{pk}"
+    collection = "failing.products"
 
     @call_method(detail=False)
     def explode(self, request) -> None:
-        Book.objects.create(title="Half", author="Done")
+        Product.objects.create(name="Half", maker="Done")
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM no_such_table")
 
 
 class TokenBooks(ModelResource):
-    model = Book
-    rid = "tokens.book.{pk}"
-    collection = "tokens.books"
+    model = Product
+    rid = "tokens.product.{pk}"
+    collection = "tokens.products"
 
     @call_method(detail=False)
     def slow(self, request) -> str:
@@ -149,11 +150,11 @@ async def test_messages_of_a_failed_request_are_not_sent(nats_url, nc, record):
     try:
         tokens = await record("conn.>")
         reply = await nc.request(
-            "call.tokens.books.grant", dumps({"cid": "c9", "params": {"fail": True}}), timeout=5
+            "call.tokens.products.grant", dumps({"cid": "c9", "params": {"fail": True}}), timeout=5
         )
         assert loads(reply.data) == {"error": {"code": "system.invalidParams", "message": "refused"}}
         assert await tokens.settle(nc) == []
-        reply = await nc.request("call.tokens.books.grant", dumps({"cid": "c9", "params": {}}), timeout=5)
+        reply = await nc.request("call.tokens.products.grant", dumps({"cid": "c9", "params": {}}), timeout=5)
         assert loads(reply.data) == {"result": "ok"}
         assert await tokens.settle(nc) == [("conn.c9.token", {"token": {"granted": True}, "tid": "t1"})]
     finally:
@@ -167,7 +168,7 @@ async def test_a_handler_extends_the_gateway_timeout(nats_url, nc, record):
     await service.start()
     try:
         replies = await record("reply.slow")
-        await nc.publish("call.tokens.books.slow", dumps({"cid": "c"}), reply="reply.slow")
+        await nc.publish("call.tokens.products.slow", dumps({"cid": "c"}), reply="reply.slow")
         messages = await replies.wait(2)
         assert messages[0] == ("reply.slow", b'timeout:"12500"')
         assert messages[1] == ("reply.slow", {"result": "done"})
@@ -182,13 +183,13 @@ async def test_a_database_error_rolls_back_and_answers_internal_error(nats_url, 
     await service.start()
     try:
         events = await record("event.>")
-        reply = loads((await nc.request("call.failing.books.explode", b"{}", timeout=5)).data)
+        reply = loads((await nc.request("call.failing.products.explode", b"{}", timeout=5)).data)
         assert reply == {"error": {"code": "system.internalError", "message": "Internal error"}}
-        assert "call request for failing.books failed" in caplog.text
-        assert await db(Book.objects.count)() == 0
+        assert "call request for failing.products failed" in caplog.text
+        assert await db(Product.objects.count)() == 0
         await service.flush()
         assert await events.settle(nc) == []
-        reply = loads((await nc.request("get.failing.books", b"{}", timeout=5)).data)
+        reply = loads((await nc.request("get.failing.products", b"{}", timeout=5)).data)
         assert reply == {"result": {"collection": []}}
     finally:
         await service.stop()
@@ -204,11 +205,11 @@ async def test_runresservice_command(nats_url, record, nc, tmp_path):
     try:
         assert await resets.wait(1) == [RESET]
         reply = await nc.request(
-            "call.library.books.new", dumps({"params": {"title": "T", "author": "A"}}), timeout=5
+            "call.store.products.new", dumps({"params": {"name": "T", "maker": "A"}}), timeout=5
         )
-        assert loads(reply.data) == {"resource": {"rid": "library.book.1"}}
-        reply = await nc.request("get.library.books", b"", timeout=5)
-        assert loads(reply.data) == {"result": {"collection": [{"rid": "library.book.1"}]}}
+        assert loads(reply.data) == {"resource": {"rid": "store.product.1"}}
+        reply = await nc.request("get.store.products", b"", timeout=5)
+        assert loads(reply.data) == {"result": {"collection": [{"rid": "store.product.1"}]}}
     finally:
         assert process.stop() == 0
 
@@ -222,7 +223,7 @@ async def test_started_on_the_loop_of_another_thread(nats_url, nc, record):
     try:
         await asyncio.wrap_future(service.start_on(loop))
         assert await resets.wait(1) == [RESET]
-        reply = await nc.request("get.library.books", b"", timeout=5)
+        reply = await nc.request("get.store.products", b"", timeout=5)
         assert loads(reply.data) == {"result": {"collection": []}}
     finally:
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(service.stop(), loop))

@@ -10,7 +10,7 @@ import pytest
 from res_gateway import gateway as gateway_module
 from res_gateway.gateway import Gateway
 from res_gateway.mq.nats import NatsClient
-from tests.harness import Client, GatewayProcess, run_gateway, service, start_gateway  # noqa: F401
+from tests.harness import Client, GatewayProcess, run_gateway
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ async def open_client(url: str, version: str | None = "1.2.3", **kwargs: Any) ->
 
 
 @pytest.fixture
-async def connect(gateway: GatewayProcess) -> AsyncIterator[Callable[..., Any]]:  # noqa: F811
+async def connect(gateway: GatewayProcess) -> AsyncIterator[Callable[..., Any]]:
     """``await connect(url=None, version="1.2.3")``: a client that sent its version (None: legacy)."""
     clients: list[Client] = []
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.gateway.common import client_frame, serve, upgrade_request
-from tests.gateway.running import StartGateway, rungateway_fixture  # noqa: F401
+from tests.gateway.running import StartGateway
 from tests.harness import Client, Service
 
 #: The text of a change event setting ``s``, with the string left out.

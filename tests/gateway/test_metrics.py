@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from res_gateway.metrics import CONTENT_TYPE, Metrics, render
-from tests.gateway.running import RunningGateway, StartGateway, rungateway_fixture  # noqa: F401
+from tests.gateway.running import RunningGateway, StartGateway
 from tests.harness import Client, Service
 from tests.support import free_port
 

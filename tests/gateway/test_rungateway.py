@@ -24,7 +24,7 @@ from django.test import override_settings
 
 from res_gateway.conf import RESGATE_DEFAULTS
 from res_gateway.management.commands.rungateway import Command, flag_overrides, set_log_levels
-from tests.gateway.running import StartGateway, rungateway_fixture  # noqa: F401
+from tests.gateway.running import StartGateway
 from tests.harness import Client
 from tests.support import ROOT, free_port, port_open
 

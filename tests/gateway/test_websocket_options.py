@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import websockets
 
-from tests.gateway.running import StartGateway, rungateway_fixture  # noqa: F401
+from tests.gateway.running import StartGateway
 from tests.harness import Client, Service
 
 MODEL = {"string": "foo", "int": 42}

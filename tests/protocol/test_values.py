@@ -44,24 +44,53 @@ def test_delete_action_only_where_allowed():
         normalize_value({"action": "other"}, allow_delete=True)
 
 
+def _decoded(payload: bytes, allow_resource: bool = False) -> tuple:
+    """A decoded response as plain data: (result, resource, error as a dict, meta)."""
+    r = decode_response(payload, allow_resource)
+    return r.result, r.resource, None if r.error is None else r.error.to_dict(), r.meta
+
+
+def _internal(message: str) -> tuple:
+    return None, None, {"code": errors.CODE_INTERNAL_ERROR, "message": f"Internal error: {message}"}, None
+
+
 @pytest.mark.parametrize(
-    "payload,check",
+    "payload,expected",
     [
-        (b'{"result":null}', lambda r: r.error is None and r.result is None),
-        (b' {"result":{"a":1}} ', lambda r: r.result == {"a": 1}),
-        (b'{"error":{"code":"x.y","message":"m"}}', lambda r: r.error.code == "x.y"),
-        (b'{"error":{"message":"m"}}', lambda r: r.error.code == ""),
-        (b'{"error":{"code":1}}', lambda r: r.error.code == errors.CODE_INTERNAL_ERROR),
-        (b'{"error":[]}', lambda r: r.error.code == errors.CODE_INTERNAL_ERROR),
-        (b"{}", lambda r: r.error.message == "Internal error: response missing result"),
-        (b"nope", lambda r: r.error.code == errors.CODE_INTERNAL_ERROR),
+        (b'{"result":null}', (None, None, None, None)),
+        (b' {"result":{"a":1}} ', ({"a": 1}, None, None, None)),
+        (b'{"result":1,"meta":{"status":201}}', (1, None, None, {"status": 201})),
+        (b'{"result":1,"meta":[]}', (1, None, None, None)),
+        (b'{"error":{"code":"x.y","message":"m"}}', (None, None, {"code": "x.y", "message": "m"}, None)),
+        (
+            b'{"error":{"code":"x.y","message":"m","data":[1]},"meta":{"status":400}}',
+            (None, None, {"code": "x.y", "message": "m", "data": [1]}, {"status": 400}),
+        ),
+        (b'{"error":{"message":"m"}}', (None, None, {"code": "", "message": "m"}, None)),
+        (
+            b'{"error":{"code":1}}',
+            _internal("invalid service response: error code and message must be strings"),
+        ),
+        (b'{"error":[]}', _internal("invalid service response: error is not an object")),
+        (b"{}", _internal("response missing result")),
+        (b"[1]", _internal("invalid service response")),
+        (b'{"resource":{"rid":"a.b"}}', _internal("response missing result")),
     ],
 )
-def test_decode_response(payload, check):
-    assert check(decode_response(payload))
+def test_decode_response(payload, expected):
+    assert _decoded(payload) == expected
+
+
+def test_decode_response_that_is_not_json():
+    result, resource, error, meta = _decoded(b"nope")
+    assert (result, resource, meta) == (None, None, None)
+    assert error["code"] == errors.CODE_INTERNAL_ERROR
+    assert error["message"].startswith("Internal error: invalid service response: ")
 
 
 def test_decode_resource_response():
-    assert decode_response(b'{"resource":{"rid":"a.b"}}', allow_resource=True).resource == "a.b"
-    assert decode_response(b'{"resource":{"rid":"a..b"}}', allow_resource=True).error is not None
-    assert decode_response(b'{"resource":{"rid":"a.b"}}').error is not None
+    assert _decoded(b'{"resource":{"rid":"a.b"}}', allow_resource=True) == (None, "a.b", None, None)
+    assert _decoded(b'{"resource":{"rid":"a..b"}}', allow_resource=True) == _internal(
+        "invalid service response"
+    )
+    assert _decoded(b'{"resource":"a.b"}', allow_resource=True) == _internal("invalid service response")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import GatewayProcess, Request, Service, run_gateway, service  # noqa: F401
+from tests.harness import GatewayProcess, Service, run_gateway
 
 from .resources import COLLECTIONS, ERRORS, MODELS, get_response
 
@@ -52,7 +52,7 @@ async def http(gateways: Gateways) -> AsyncIterator[Callable[..., httpx.AsyncCli
         await client.aclose()
 
 
-def serve_resources(service: Service, access: dict[str, Any] | None = None) -> None:  # noqa: F811
+def serve_resources(service: Service, access: dict[str, Any] | None = None) -> None:
     """Answer access (``get: true`` unless given) and get requests for every resource in ``resources``."""
     for rid in [*MODELS, *COLLECTIONS, *ERRORS]:
         service.auto(f"access.{rid}", {"result": access or {"get": True}})
