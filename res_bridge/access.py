@@ -145,21 +145,30 @@ class Decision:
     permissions: tuple[str, ...] = ()
     #: For a relation collection: the decision on its owner, whose get it inherits.
     owner: Decision | None = None
+    #: Whether a registered resource is served under the name.
+    served: bool = True
 
     @property
-    def reason(self) -> str:
+    def reasons(self) -> list[str]:
+        """What decided, one line each: the granting rules, permissions and owner, or why nothing did."""
         if self.superuser:
-            return "superuser: may get every resource and call every method"
+            return ["superuser: may get every resource and call every method"]
         parts = [f"rule #{r.id} ({r.pattern.pattern} → {r.subject}) grants {r.grants()}" for r in self.rules]
         for permission in self.permissions:
             get, methods = _permission_grants(permission)
             parts.append(f"permission {permission} grants {'get' if get else 'call ' + ','.join(methods)}")
         if self.owner is not None:
-            verdict = "grants get" if self.owner.access.get else "grants nothing (it is not visible)"
-            parts.append(f"the owner {self.owner.rid} {verdict}: {self.owner.reason}")
+            verdict = "is visible, which grants get" if self.owner.access.get else "is not visible"
+            parts.append(f"its owner {self.owner.rid} {verdict} ({self.owner.reason})")
         if not self.access.get and not self.access.call:
             parts.insert(0, "denied: no access rule or model permission grants anything")
-        return "; ".join(parts)
+        if not self.served:
+            parts.append(f"no registered resource is served as {split_rid(self.rid)[0]}")
+        return parts
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
 
     def can_call(self, method: str) -> bool:
         return self.access.can_call(method)
@@ -202,7 +211,12 @@ def decide(token: Any, rid: str) -> Access:
 
 
 def explain(user: AbstractBaseUser | AnonymousUser, rid: str) -> Decision:
-    """The access ``user`` has to ``rid``, with what decided it (see the module docstring)."""
+    """The access ``user`` has to ``rid``, with what decided it (see the module docstring).
+
+    An inactive user is decided as anonymous, as their connections are.
+    """
+    if user.is_authenticated and not user.is_active:
+        user = AnonymousUser()
     if user.is_superuser:
         return Decision(rid, Access(get=True, call=ALL_METHODS), user, superuser=True)
     return _decide(_Asker(user), rid)
@@ -232,7 +246,14 @@ def _decide(asker: _Asker, rid: str) -> Decision:
     for permission in permissions:
         grants.add(*_permission_grants(permission))
     return Decision(
-        rid, grants.access(), user, False, tuple(applied), tuple(others), tuple(permissions), owner
+        rid,
+        grants.access(),
+        user,
+        rules=tuple(applied),
+        other_rules=tuple(others),
+        permissions=tuple(permissions),
+        owner=owner,
+        served=found is not None,
     )
 
 
@@ -270,3 +291,17 @@ def users_let_in(rule: AccessRule) -> models.QuerySet:
     if who == AccessRule.AppliesTo.USER:
         return users.filter(pk=rule.user_id)
     return users
+
+
+ANONYMOUS = "-"
+
+
+def user_named(username: str) -> AbstractBaseUser | AnonymousUser:
+    """The user with this username, or an anonymous one for ``-``; :class:`LookupError` for nobody."""
+    if username == ANONYMOUS:
+        return AnonymousUser()
+    user_model = get_user_model()
+    try:
+        return user_model._default_manager.get_by_natural_key(username)
+    except user_model.DoesNotExist:
+        raise LookupError(f"no user named {username!r} (use {ANONYMOUS} for an anonymous connection)")
