@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from res_protocol import is_valid_rid
 
 from .access import ANONYMOUS, Decision, explain, user_named, users_let_in
-from .inspection import Unreachable, gather, totals
+from .inspection import InspectionError, gather, totals
 from .models import AccessRule
 
 #: Users listed on a rule's page (the count is always complete).
@@ -199,6 +199,6 @@ class AccessRuleAdmin(admin.ModelAdmin):
         """``{"gateways": [...], "totals": {...}}`` from the gateways now; 503 without NATS."""
         try:
             reports = async_to_sync(gather)()
-        except Unreachable as e:
+        except InspectionError as e:
             return JsonResponse({"error": str(e), "gateways": [], "totals": totals([])}, status=503)
         return JsonResponse({"gateways": reports, "totals": totals(reports)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import nats
 from nats.errors import Error as NatsError
@@ -24,13 +25,19 @@ logger = logging.getLogger("res_bridge")
 TIMEOUT = 1.0
 
 
-class Unreachable(Exception):
-    """NATS could not be reached."""
+class InspectionError(Exception):
+    """NATS could not be reached, or refused the request."""
 
 
 async def gather(servers: list[str] | None = None, wait: float = TIMEOUT) -> list[GatewayReport]:
-    """Every gateway's report, sorted by gateway ID; :class:`Unreachable` when NATS is not."""
+    """Every gateway's report, sorted by gateway ID; :class:`InspectionError` when NATS says no."""
     servers = servers or bridge_settings.nats_servers
+    where = ", ".join(_without_credentials(url) for url in servers)
+    refusals: list[Exception] = []
+
+    async def on_error(e: Exception) -> None:  # nats-py would log it with a traceback
+        refusals.append(e)
+
     try:
         nc = await asyncio.wait_for(
             nats.connect(
@@ -39,15 +46,13 @@ async def gather(servers: list[str] | None = None, wait: float = TIMEOUT) -> lis
                 max_reconnect_attempts=1,  # each server tried once
                 reconnect_time_wait=0.1,
                 connect_timeout=wait,
-                error_cb=_ignore,
+                error_cb=on_error,
                 name="res inspector",
             ),
             wait + 1,
         )
     except (OSError, TimeoutError, NatsError) as e:
-        raise Unreachable(
-            f"cannot reach NATS at {', '.join(servers)}: {str(e) or type(e).__name__}"
-        ) from None
+        raise InspectionError(f"cannot reach NATS at {where}: {_said(refusals[-1:] or [e])}") from None
     reports: list[GatewayReport] = []
 
     async def received(msg: Any) -> None:
@@ -69,14 +74,23 @@ async def gather(servers: list[str] | None = None, wait: float = TIMEOUT) -> lis
         await nc.flush(wait)
         await asyncio.sleep(wait)
     except (OSError, TimeoutError, NatsError) as e:
-        raise Unreachable(f"asking the gateways over NATS failed: {str(e) or type(e).__name__}") from None
+        refusals.append(e)
     finally:
         await nc.close()
+    if refusals and not reports:
+        raise InspectionError(f"NATS at {where} refused the inspection request: {_said(refusals)}")
     return sorted(reports, key=lambda r: r["id"])
 
 
-async def _ignore(e: Exception) -> None:
-    """Connection errors are raised from :func:`gather` (nats-py would log them with a traceback)."""
+def _said(errors: list[Exception]) -> str:
+    e = errors[-1]
+    return str(e) or type(e).__name__
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` as it may be shown: without a user, password or token."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if "@" in parts.netloc else url
 
 
 def totals(reports: list[GatewayReport]) -> dict[str, Any]:

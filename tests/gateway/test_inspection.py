@@ -195,3 +195,40 @@ async def test_a_client_whose_backlog_passes_half_the_queue_is_a_slow_consumer(n
             assert report["queued_messages"] == slow.backlog + fine.backlog == limit // 2 + 2
     finally:
         await gateway.stop()
+
+
+#: The README's example: only the operator may ask; gateways answer through the reply subject.
+AUTHORIZATION = """
+authorization {
+  default_permissions: { publish: { deny: ["_res.gateway.inspect"] } }
+  users: [
+    { user: gateway, password: gateway-secret }
+    { user: service, password: service-secret }
+    { user: operator, password: operator-secret,
+      permissions: { publish: ["_res.gateway.inspect"], subscribe: ["_INBOX.>"] } }
+  ]
+}
+"""
+
+
+def test_nats_permissions_decide_who_may_ask(tmp_path: Any) -> None:
+    config = tmp_path / "nats.conf"
+    config.write_text(AUTHORIZATION)
+    server = NatsServer(extra=["-c", str(config)])
+    url = f"127.0.0.1:{server.port}"
+    gateway = run_gateway(f"nats://gateway:gateway-secret@{url}")
+    try:
+        found = json.loads(resinspect("--nats", f"nats://operator:operator-secret@{url}", "--json"))
+        assert [g["connections"] for g in found["gateways"]] == [0]
+        with pytest.raises(
+            CommandError, match="(?i)refused the inspection request: .*permissions violation"
+        ) as e:
+            resinspect("--nats", f"nats://service:service-secret@{url}")
+        assert "service-secret" not in str(e.value)
+        with pytest.raises(
+            CommandError, match=f"(?i)cannot reach NATS at nats://{url}: .*authorization violation"
+        ):
+            resinspect("--nats", f"nats://operator:wrong@{url}")
+    finally:
+        gateway.stop()
+        server.stop()

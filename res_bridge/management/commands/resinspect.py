@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from res_bridge.conf import bridge_settings, server_urls
-from res_bridge.inspection import TIMEOUT, Unreachable, gather, totals
+from res_bridge.inspection import TIMEOUT, InspectionError, gather, totals
 from res_protocol.inspection import GatewayReport
 
 #: Resources listed per gateway in the text output (all of them with --json).
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         servers = server_urls(nats) if nats else bridge_settings.nats_servers
         try:
             reports = asyncio.run(gather(servers, timeout))
-        except Unreachable as e:
+        except InspectionError as e:
             raise CommandError(str(e))
         self.stdout.write(_json(reports) if json else self.text(reports, timeout))
 
