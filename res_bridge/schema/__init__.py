@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from django.db import models
@@ -20,11 +21,29 @@ from ..registry import Registry
 from ..resources import PREDEFINED_METHODS, ModelResource
 
 
+class Kind(StrEnum):
+    """What a value is."""
+
+    NUMBER = "number"
+    INTEGER = "integer"
+    STRING = "string"
+    BOOLEAN = "boolean"
+    JSON = "json"  # any JSON value
+    CHOICE = "choice"
+    ARRAY = "array"
+    MAP = "map"  # an object of any keys, values of one type
+    OBJECT = "object"
+    UNKNOWN = "unknown"
+    MODEL = "model"  # a reference to a model resource
+    COLLECTION = "collection"  # a reference to a collection (relation) resource
+    REF_PARAM = "ref_param"  # a call parameter naming a row: its key, or a reference ``{"rid": ...}``
+
+
 @dataclass(frozen=True)
 class Type:
-    """A value's type. ``kind`` is one of the constants below; the other fields refine some kinds."""
+    """A value's type: its kind, refined for some kinds by the other fields."""
 
-    kind: str
+    kind: Kind
     nullable: bool = False
     format: str = ""  # STRING: date, date-time, time, duration, email, uri, uuid, decimal, ipv4...
     choices: tuple[Any, ...] = ()  # CHOICE: the allowed values
@@ -32,14 +51,6 @@ class Type:
     fields: tuple[Field, ...] = ()  # OBJECT
     resource: str = ""  # MODEL, COLLECTION, REF_PARAM: the type name of the resource
     note: str = ""  # UNKNOWN: why
-
-
-NUMBER, INTEGER, STRING, BOOLEAN, JSON, CHOICE = "number", "integer", "string", "boolean", "json", "choice"
-ARRAY, MAP, OBJECT, UNKNOWN = "array", "map", "object", "unknown"
-#: A reference to a model resource, and to a collection (relation) resource.
-MODEL, COLLECTION = "model", "collection"
-#: A call parameter naming a row: its key, or a reference ``{"rid": ...}`` to it.
-REF_PARAM = "ref_param"
 
 
 @dataclass(frozen=True)
@@ -143,16 +154,16 @@ def _value_field(
     if name in resource.relations:
         found = resource.registry.relation(resource, name)
         if found is None or found.item_model not in names:
-            return Field(name, Type(UNKNOWN, note="a relation to a model that is not registered"))
-        return Field(name, Type(COLLECTION, resource=names[resource.model] + _pascal(name)))
+            return Field(name, Type(Kind.UNKNOWN, note="a relation to a model that is not registered"))
+        return Field(name, Type(Kind.COLLECTION, resource=names[resource.model] + _pascal(name)))
     if name in resource.reference_fields:
         fk = resource.reference_fields[name]
         target = names.get(fk.related_model)
         if target is None:
             return Field(
-                name, Type(UNKNOWN, note=f"a reference to {fk.related_model.__name__}, not registered")
+                name, Type(Kind.UNKNOWN, note=f"a reference to {fk.related_model.__name__}, not registered")
             )
-        return Field(name, Type(MODEL, nullable=fk.null, resource=target))
+        return Field(name, Type(Kind.MODEL, nullable=fk.null, resource=target))
     if name in resource.key_fields:
         fk = next(f for f in resource.opts.concrete_fields if f.attname == name)
         return Field(name, _model_field_type(fk))
@@ -192,8 +203,8 @@ def _methods(
         elif detail:
             found.append(Method(method, None, "Delete this row."))
         else:
-            key = Field("id", Type(INTEGER), doc="the key of the row to delete")
-            found.append(Method(method, Type(OBJECT, fields=(key,)), "Delete a row by its key."))
+            key = Field("id", Type(Kind.INTEGER), doc="the key of the row to delete")
+            found.append(Method(method, Type(Kind.OBJECT, fields=(key,)), "Delete a row by its key."))
     return tuple(found)
 
 
@@ -214,56 +225,60 @@ def _params(
             continue
         if name in resource.reference_fields:
             fk = resource.reference_fields[name]
-            kind = Type(REF_PARAM, nullable=fk.null, resource=names.get(fk.related_model, ""))
+            kind = Type(Kind.REF_PARAM, nullable=fk.null, resource=names.get(fk.related_model, ""))
         else:
             kind = _serializer_field_type(f, resource.model)
         fields.append(Field(name, kind, required=f.required and not partial, doc=_help(f)))
-    return Type(OBJECT, fields=tuple(fields))
+    return Type(Kind.OBJECT, fields=tuple(fields))
 
 
 def _custom_params(handler: Any, model: type[models.Model]) -> Type | None:
     declared = getattr(handler, "res_params", None)
     if declared is None:
-        return Type(UNKNOWN, note="params not declared: call_method(params=...) describes them")
+        return Type(Kind.UNKNOWN, note="params not declared: call_method(params=...) describes them")
     serializer = declared() if isinstance(declared, type) else declared
     fields = tuple(
         Field(name, _serializer_field_type(f, model), required=f.required, doc=_help(f))
         for name, f in serializer.fields.items()
         if not f.read_only
     )
-    return Type(OBJECT, fields=fields) if fields else None
+    return Type(Kind.OBJECT, fields=fields) if fields else None
 
 
 def _query_params(resource: ModelResource) -> tuple[Field, ...]:
     filters = [
-        Field(key, Type(STRING), required=False, doc=f"filter: {lookup}")
+        Field(key, Type(Kind.STRING), required=False, doc=f"filter: {lookup}")
         for key, lookup in resource.query_filters.items()
     ]
     orders = tuple(o for name in resource.query_ordering for o in (name, f"-{name}"))
     return (
         *filters,
-        Field(ORDER, Type(CHOICE, choices=orders), required=False, doc="a field, - in front for descending"),
-        Field(OFFSET, Type(INTEGER), required=False, doc="rows to skip"),
-        Field(LIMIT, Type(INTEGER), required=False, doc=f"rows to return, at most {resource.max_page_size}"),
+        Field(
+            ORDER, Type(Kind.CHOICE, choices=orders), required=False, doc="a field, - in front for descending"
+        ),
+        Field(OFFSET, Type(Kind.INTEGER), required=False, doc="rows to skip"),
+        Field(
+            LIMIT, Type(Kind.INTEGER), required=False, doc=f"rows to return, at most {resource.max_page_size}"
+        ),
     )
 
 
 # -- serializer and model fields to types ---------------------------------------------------------------
 
 _SERIALIZER_TYPES: list[tuple[type[serializers.Field], Type]] = [
-    (serializers.BooleanField, Type(BOOLEAN)),
-    (serializers.IntegerField, Type(INTEGER)),
-    (serializers.FloatField, Type(NUMBER)),
-    (serializers.DateTimeField, Type(STRING, format="date-time")),
-    (serializers.DateField, Type(STRING, format="date")),
-    (serializers.TimeField, Type(STRING, format="time")),
-    (serializers.DurationField, Type(STRING, format="duration")),
-    (serializers.EmailField, Type(STRING, format="email")),
-    (serializers.URLField, Type(STRING, format="uri")),
-    (serializers.UUIDField, Type(STRING, format="uuid")),
-    (serializers.CharField, Type(STRING)),
-    (serializers.JSONField, Type(JSON)),
-    (serializers.FileField, Type(STRING, format="uri")),
+    (serializers.BooleanField, Type(Kind.BOOLEAN)),
+    (serializers.IntegerField, Type(Kind.INTEGER)),
+    (serializers.FloatField, Type(Kind.NUMBER)),
+    (serializers.DateTimeField, Type(Kind.STRING, format="date-time")),
+    (serializers.DateField, Type(Kind.STRING, format="date")),
+    (serializers.TimeField, Type(Kind.STRING, format="time")),
+    (serializers.DurationField, Type(Kind.STRING, format="duration")),
+    (serializers.EmailField, Type(Kind.STRING, format="email")),
+    (serializers.URLField, Type(Kind.STRING, format="uri")),
+    (serializers.UUIDField, Type(Kind.STRING, format="uuid")),
+    (serializers.CharField, Type(Kind.STRING)),
+    (serializers.JSONField, Type(Kind.JSON)),
+    (serializers.FileField, Type(Kind.STRING, format="uri")),
 ]
 
 
@@ -275,7 +290,7 @@ def _serializer_field_type(f: serializers.Field, model: type[models.Model]) -> T
         if model_field is not None:
             found = _model_field_type(model_field)
         else:
-            found = Type(UNKNOWN, note=f"{type(f).__name__} has no known type and reads no model field")
+            found = Type(Kind.UNKNOWN, note=f"{type(f).__name__} has no known type and reads no model field")
     if getattr(f, "allow_null", False) and not found.nullable:
         found = replace(found, nullable=True)
     return found
@@ -283,33 +298,33 @@ def _serializer_field_type(f: serializers.Field, model: type[models.Model]) -> T
 
 def _known_serializer_type(f: serializers.Field, model: type[models.Model]) -> Type | None:
     if isinstance(f, serializers.MultipleChoiceField):
-        return Type(ARRAY, item=Type(CHOICE, choices=tuple(f.choices)))
+        return Type(Kind.ARRAY, item=Type(Kind.CHOICE, choices=tuple(f.choices)))
     if isinstance(f, serializers.ChoiceField):
-        return Type(CHOICE, choices=tuple(f.choices))
+        return Type(Kind.CHOICE, choices=tuple(f.choices))
     if isinstance(f, serializers.DecimalField):
         as_string = getattr(f, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-        return Type(STRING, format="decimal") if as_string else Type(NUMBER)
+        return Type(Kind.STRING, format="decimal") if as_string else Type(Kind.NUMBER)
     if isinstance(f, serializers.BigIntegerField):
         as_string = getattr(f, "coerce_to_string", getattr(api_settings, "COERCE_BIGINT_TO_STRING", False))
-        return Type(STRING, format="int64") if as_string else Type(INTEGER)
+        return Type(Kind.STRING, format="int64") if as_string else Type(Kind.INTEGER)
     if isinstance(f, serializers.ListField):
-        return Type(ARRAY, item=_serializer_field_type(f.child, model))
+        return Type(Kind.ARRAY, item=_serializer_field_type(f.child, model))
     if isinstance(f, serializers.DictField):
-        return Type(MAP, item=_serializer_field_type(f.child, model))
+        return Type(Kind.MAP, item=_serializer_field_type(f.child, model))
     if isinstance(f, serializers.ListSerializer):
-        return Type(ARRAY, item=_serializer_field_type(f.child, model))
+        return Type(Kind.ARRAY, item=_serializer_field_type(f.child, model))
     if isinstance(f, serializers.Serializer):
         return Type(
-            OBJECT,
+            Kind.OBJECT,
             fields=tuple(
                 Field(n, _serializer_field_type(c, model), doc=_help(c)) for n, c in f.fields.items()
             ),
         )
     if isinstance(f, serializers.PrimaryKeyRelatedField):
         field = _model_field(model, f.source)
-        return _model_field_type(field.target_field) if field is not None else Type(INTEGER)
+        return _model_field_type(field.target_field) if field is not None else Type(Kind.INTEGER)
     if isinstance(f, serializers.SerializerMethodField):
-        return Type(UNKNOWN, note=f"computed by a method ({f.method_name or 'get_' + f.field_name})")
+        return Type(Kind.UNKNOWN, note=f"computed by a method ({f.method_name or 'get_' + f.field_name})")
     for kind, found in _SERIALIZER_TYPES:
         if isinstance(f, kind):
             return found
@@ -324,25 +339,25 @@ def _model_field(model: type[models.Model], name: str) -> models.Field | None:
 
 
 _MODEL_TYPES: list[tuple[type[models.Field], Type]] = [
-    (models.BooleanField, Type(BOOLEAN)),
-    (models.AutoField, Type(INTEGER)),
-    (models.BigAutoField, Type(INTEGER)),
-    (models.SmallAutoField, Type(INTEGER)),
-    (models.IntegerField, Type(INTEGER)),
-    (models.FloatField, Type(NUMBER)),
-    (models.DecimalField, Type(STRING, format="decimal")),
-    (models.DateTimeField, Type(STRING, format="date-time")),
-    (models.DateField, Type(STRING, format="date")),
-    (models.TimeField, Type(STRING, format="time")),
-    (models.DurationField, Type(STRING, format="duration")),
-    (models.EmailField, Type(STRING, format="email")),
-    (models.URLField, Type(STRING, format="uri")),
-    (models.UUIDField, Type(STRING, format="uuid")),
-    (models.CharField, Type(STRING)),
-    (models.TextField, Type(STRING)),
-    (models.GenericIPAddressField, Type(STRING)),
-    (models.FileField, Type(STRING)),
-    (models.JSONField, Type(JSON)),
+    (models.BooleanField, Type(Kind.BOOLEAN)),
+    (models.AutoField, Type(Kind.INTEGER)),
+    (models.BigAutoField, Type(Kind.INTEGER)),
+    (models.SmallAutoField, Type(Kind.INTEGER)),
+    (models.IntegerField, Type(Kind.INTEGER)),
+    (models.FloatField, Type(Kind.NUMBER)),
+    (models.DecimalField, Type(Kind.STRING, format="decimal")),
+    (models.DateTimeField, Type(Kind.STRING, format="date-time")),
+    (models.DateField, Type(Kind.STRING, format="date")),
+    (models.TimeField, Type(Kind.STRING, format="time")),
+    (models.DurationField, Type(Kind.STRING, format="duration")),
+    (models.EmailField, Type(Kind.STRING, format="email")),
+    (models.URLField, Type(Kind.STRING, format="uri")),
+    (models.UUIDField, Type(Kind.STRING, format="uuid")),
+    (models.CharField, Type(Kind.STRING)),
+    (models.TextField, Type(Kind.STRING)),
+    (models.GenericIPAddressField, Type(Kind.STRING)),
+    (models.FileField, Type(Kind.STRING)),
+    (models.JSONField, Type(Kind.JSON)),
 ]
 
 
@@ -350,9 +365,9 @@ def _model_field_type(f: models.Field) -> Type:
     if isinstance(f, models.ForeignKey):
         found = _model_field_type(f.target_field)
     elif f.choices:
-        found = Type(CHOICE, choices=tuple(value for value, _label in f.flatchoices))
+        found = Type(Kind.CHOICE, choices=tuple(value for value, _label in f.flatchoices))
     else:
         found = next((t for kind, t in _MODEL_TYPES if isinstance(f, kind)), None) or Type(
-            UNKNOWN, note=f"model field {type(f).__name__} has no known type"
+            Kind.UNKNOWN, note=f"model field {type(f).__name__} has no known type"
         )
     return replace(found, nullable=True) if f.null else found

@@ -11,24 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import (
-    ARRAY,
-    BOOLEAN,
-    CHOICE,
-    COLLECTION,
-    INTEGER,
-    JSON,
-    MAP,
-    MODEL,
-    NUMBER,
-    OBJECT,
-    REF_PARAM,
-    STRING,
-    Field,
-    Method,
-    Schema,
-    Type,
-)
+from . import Field, Kind, Method, Schema, Type
 
 Json = dict[str, Any]
 
@@ -112,7 +95,12 @@ def _path(api_path: str, rid: str) -> str:
 
 def _path_params(rid: str, params: dict[str, Type]) -> list[Json]:
     return [
-        {"name": name, "in": "path", "required": True, "schema": _schema(params.get(name, Type(STRING)), {})}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _schema(params.get(name, Type(Kind.STRING)), {}),
+        }
         for name in _PARAM.findall(rid)
     ]
 
@@ -183,7 +171,8 @@ def _add_methods(
         }
         if method.params is not None:
             operation["requestBody"] = {
-                "required": method.params.kind == OBJECT and any(f.required for f in method.params.fields),
+                "required": method.params.kind == Kind.OBJECT
+                and any(f.required for f in method.params.fields),
                 "content": {"application/json": {"schema": _schema(method.params, keys)}},
             }
         paths.setdefault(f"{_path(api_path, rid)}/{method.name}", {})["post"] = operation
@@ -209,26 +198,26 @@ def _schema(t: Type, keys: dict[str, Type]) -> Json:
 
 def _bare(t: Type, keys: dict[str, Type]) -> Json:
     kind = t.kind
-    if kind in (NUMBER, INTEGER, BOOLEAN):
+    if kind in (Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
         return {"type": kind}
-    if kind == STRING:
+    if kind == Kind.STRING:
         return {"type": "string", "format": t.format} if t.format else {"type": "string"}
-    if kind == JSON:
+    if kind == Kind.JSON:
         return {"description": "any JSON value"}
-    if kind == CHOICE:
+    if kind == Kind.CHOICE:
         return {"enum": list(t.choices)}
-    if kind == ARRAY:
+    if kind == Kind.ARRAY:
         assert t.item is not None
         return {"type": "array", "items": _schema(t.item, keys)}
-    if kind == MAP:
+    if kind == Kind.MAP:
         assert t.item is not None
         return {"type": "object", "additionalProperties": _schema(t.item, keys)}
-    if kind == OBJECT:
+    if kind == Kind.OBJECT:
         return _object(t.fields, keys)
-    if kind in (MODEL, COLLECTION):
+    if kind in (Kind.MODEL, Kind.COLLECTION):
         return {"$ref": f"#/components/schemas/{t.resource}Ref"}
-    if kind == REF_PARAM:
-        key = keys.get(t.resource, Type(STRING))
+    if kind == Kind.REF_PARAM:
+        key = keys.get(t.resource, Type(Kind.STRING))
         by_rid = {"type": "object", "properties": {"rid": {"type": "string"}}, "required": ["rid"]}
         return {
             "anyOf": [_bare(key, keys), by_rid],

@@ -10,27 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from . import (
-    ARRAY,
-    BOOLEAN,
-    CHOICE,
-    COLLECTION,
-    INTEGER,
-    JSON,
-    MAP,
-    MODEL,
-    NUMBER,
-    OBJECT,
-    REF_PARAM,
-    STRING,
-    UNKNOWN,
-    Collection,
-    Field,
-    Method,
-    Resource,
-    Schema,
-    Type,
-)
+from . import Collection, Field, Kind, Method, Resource, Schema, Type
 
 HEADER = """\
 // The RES resources this site serves, for TypeScript.
@@ -94,7 +74,7 @@ def _methods(name: str, rid: str, methods: tuple[Method, ...], keys: dict[str, T
     for method in methods:
         params = "undefined" if method.params is None else _type(method.params, keys, "  ")
         doc = method.doc
-        if method.params is not None and method.params.kind == UNKNOWN:
+        if method.params is not None and method.params.kind == Kind.UNKNOWN:
             doc = f"{doc} ({method.params.note})" if doc else method.params.note
         if doc:
             lines.append(f"  /** {_comment(doc)} */")
@@ -116,7 +96,7 @@ def _members(fields: tuple[Field, ...], keys: dict[str, Type], indent: str) -> l
     lines = []
     for f in fields:
         doc = ", ".join(d for d in (f.doc, _FORMATS.get(f.type.format, "")) if d)
-        if f.type.kind == UNKNOWN:
+        if f.type.kind == Kind.UNKNOWN:
             doc = f"{doc} ({f.type.note})" if doc else f.type.note
         if doc:
             lines.append(f"{indent}/** {_comment(doc)} */")
@@ -132,31 +112,31 @@ def _type(t: Type, keys: dict[str, Type], indent: str) -> str:
 
 def _bare(t: Type, keys: dict[str, Type], indent: str) -> str:
     kind = t.kind
-    if kind in (NUMBER, INTEGER):
+    if kind in (Kind.NUMBER, Kind.INTEGER):
         return "number"
-    if kind == STRING:
+    if kind == Kind.STRING:
         return "string"
-    if kind == BOOLEAN:
+    if kind == Kind.BOOLEAN:
         return "boolean"
-    if kind == JSON:
+    if kind == Kind.JSON:
         return "JsonValue"
-    if kind == CHOICE:
+    if kind == Kind.CHOICE:
         return " | ".join(json.dumps(c) for c in t.choices) or "never"
-    if kind == ARRAY:
+    if kind == Kind.ARRAY:
         assert t.item is not None
         item = _type(t.item, keys, indent)
         return f"({item})[]" if "|" in item else f"{item}[]"
-    if kind == MAP:
+    if kind == Kind.MAP:
         assert t.item is not None
         return f"{{ [key: string]: {_type(t.item, keys, indent)} }}"
-    if kind == OBJECT:
+    if kind == Kind.OBJECT:
         if not t.fields:
             return NO_METHODS
         inner = indent + "  "
         return "{\n" + "\n".join(_members(t.fields, keys, inner)) + f"\n{indent}}}"
-    if kind in (MODEL, COLLECTION):
+    if kind in (Kind.MODEL, Kind.COLLECTION):
         return t.resource
-    if kind == REF_PARAM:
+    if kind == Kind.REF_PARAM:
         key = keys.get(t.resource)
         return f"RefParam<{_bare(key, keys, indent) if key is not None else 'string | number'}>"
     return "unknown"
