@@ -2,9 +2,14 @@
 
 Superusers may do everything. Everybody else gets the union of every matching AccessRule that applies to
 them, plus what their Django model permissions allow on the model behind the resource (view → get,
-change → ``set``, add → ``new``, delete → ``delete``). A relation collection (``library.shelf.1.books``)
-is as visible as its owner (``library.shelf.1``), whose rules and model permissions decide; its items are
-decided by their own. Permissions on the item model never open another owner's relation.
+change → ``set``, add → ``new``, delete → ``delete``).
+
+A relation collection (``library.shelf.1.books``) may be read when its owner (``library.shelf.1``) may be
+read and so may every item it can hold (``library.book.*``: a rule covering them all, or the item model's
+view permission), or when a rule matches the relation itself. Both are needed because RES gives a client the
+resources a collection references without asking their access: the items' rules must allow them before the
+owner's visibility lets the collection show them. Permissions on the item model never open another
+owner's relation.
 
 :func:`explain` decides and says why (a :class:`Decision` with the rules and permissions that granted);
 :func:`decide`, what the service answers access requests with, is its access and nothing else.
@@ -143,8 +148,10 @@ class Decision:
     other_rules: tuple[CompiledRule, ...] = ()
     #: Model permissions (``library.view_book``) the user has that granted.
     permissions: tuple[str, ...] = ()
-    #: For a relation collection: the decision on its owner, whose get it inherits.
+    #: For a relation collection: the decisions on its owner and on all its items (``library.book.*``);
+    #: it may be read when both may.
     owner: Decision | None = None
+    items: Decision | None = None
     #: Whether a registered resource is served under the name.
     served: bool = True
 
@@ -157,11 +164,15 @@ class Decision:
         for permission in self.permissions:
             get, methods = _permission_grants(permission)
             parts.append(f"permission {permission} grants {'get' if get else 'call ' + ','.join(methods)}")
-        if self.owner is not None:
-            verdict = "is visible, which grants get" if self.owner.access.get else "is not visible"
-            parts.append(f"its owner {self.owner.rid} {verdict} ({self.owner.reason})")
+        for role, found in (("owner", self.owner), ("items", self.items)):
+            if found is not None:
+                verdict = "may be read" if found.access.get else "may not be read"
+                parts.append(f"its {role} {found.rid} {verdict} ({found.reason})")
         if not self.access.get and not self.access.call:
-            parts.insert(0, "denied: no access rule or model permission grants anything")
+            denied = "denied: no access rule or model permission grants anything"
+            if self.owner is not None:
+                denied = "denied: its owner and its items must both be readable, or a rule must match it"
+            parts.insert(0, denied)
         if not self.served:
             parts.append(f"no registered resource is served as {split_rid(self.rid)[0]}")
         return parts
@@ -185,6 +196,7 @@ class Decision:
             "permissions": list(self.permissions),
             "superuser": self.superuser,
             "owner": self.owner.to_json() if self.owner is not None else None,
+            "items": self.items.to_json() if self.items is not None else None,
             "reason": self.reason,
         }
 
@@ -233,13 +245,14 @@ def _decide(asker: _Asker, rid: str) -> Decision:
     grants = Grants()
     for rule in applied:
         grants.add(rule.can_get, rule.methods)
-    owner, model = None, None
+    owner, items, model = None, None, None
     found = registry.resolve(name)
     if found is not None:
         route, params = found
         if route.kind == RELATION:
             owner = _decide(asker, route.resource.rid_for(params[route.resource.lookup]))
-            grants.add(owner.access.get, ())
+            items = _items_decision(asker, route.resource, route.relation)
+            grants.add(owner.access.get and items is not None and items.access.get, ())
         else:
             model = route.resource.model
     permissions = _granting_permissions(user, model) if model is not None else []
@@ -253,8 +266,18 @@ def _decide(asker: _Asker, rid: str) -> Decision:
         other_rules=tuple(others),
         permissions=tuple(permissions),
         owner=owner,
+        items=items,
         served=found is not None,
     )
+
+
+def _items_decision(asker: _Asker, owner: Any, relation: str) -> Decision | None:
+    """The decision on every item a relation can hold: its item resource's RID pattern (``library.book.*``),
+    which only rules covering all of them match; ``None`` when the item model is not served."""
+    found = registry.relation(owner, relation)
+    if found is None or not registry.is_registered(found.item_model):
+        return None
+    return _decide(asker, registry.template(registry.resource_for(found.item_model).rid).pattern)
 
 
 def _granting_permissions(user: Any, model: type[models.Model]) -> list[str]:

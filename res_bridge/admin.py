@@ -159,23 +159,20 @@ class AccessRuleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/res_bridge/accessrule/simulator.html", context)
 
     def _rule_tables(self, decision: Decision | None) -> list[dict[str, Any]]:
-        """The rules matching the decision's resource (and its owner's), each with its change page."""
-        tables = []
-        while decision is not None and not decision.superuser:
-            rows = [(rule, True) for rule in decision.rules] + [
-                (rule, False) for rule in decision.other_rules
-            ]
-            tables.append(
-                {
-                    "rid": decision.rid,
-                    "rows": [
-                        {"rule": rule, "applies": applies, "url": self._url("change", rule.id)}
-                        for rule, applies in rows
-                    ],
-                }
-            )
-            decision = decision.owner
-        return tables
+        """The rules matching the decision's resource (its owner's, its items'), with their change pages."""
+        parts = (decision, decision.owner, decision.items) if decision is not None else ()
+        return [
+            {
+                "rid": part.rid,
+                "rows": [
+                    {"rule": rule, "applies": applies, "url": self._url("change", rule.id)}
+                    for rules, applies in ((part.rules, True), (part.other_rules, False))
+                    for rule in rules
+                ],
+            }
+            for part in parts
+            if part is not None and not part.superuser
+        ]
 
     def _url(self, view: str, *args: Any) -> str:
         return reverse(

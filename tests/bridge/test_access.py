@@ -214,7 +214,8 @@ PERMISSION_CASES = [
         Access(True, "delete,new,set"),
     ),
     (["view_book"], "library.shelf.1.books", Access()),  # a relation: as visible as its owner
-    (["view_shelf", "change_shelf"], "library.shelf.1.books", Access(get=True)),
+    (["view_shelf", "change_shelf"], "library.shelf.1.books", Access()),  # and its items
+    (["view_shelf", "view_book"], "library.shelf.1.books", Access(get=True)),
     (["view_book"], "library.shelf.1", Access()),
     (["view_shelf"], "library.unknown", Access()),
 ]

@@ -87,7 +87,7 @@ def test_a_relation_is_decided_by_its_owner() -> None:
     found = decision("bob", "library.shelf.1.books")
     assert found["get"] is True
     assert found["owner"]["rid"] == "library.shelf.1" and found["owner"]["get"] is True
-    assert "its owner library.shelf.1 is visible" in found["reason"]
+    assert "its owner library.shelf.1 may be read" in found["reason"]
 
 
 def test_model_permissions_are_named() -> None:
