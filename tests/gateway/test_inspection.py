@@ -10,6 +10,7 @@ import asyncio
 import functools
 import io
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -211,6 +212,15 @@ authorization {
 """
 
 
+def answers(url: str, count: int) -> list[dict[str, Any]]:
+    """The gateways' answers once ``count`` answer (a gateway that just started may not listen yet)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = json.loads(resinspect("--nats", url, "--json", "--timeout", "0.3"))["gateways"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+
+
 def test_nats_permissions_decide_who_may_ask(tmp_path: Any) -> None:
     config = tmp_path / "nats.conf"
     config.write_text(AUTHORIZATION)
@@ -218,8 +228,8 @@ def test_nats_permissions_decide_who_may_ask(tmp_path: Any) -> None:
     url = f"127.0.0.1:{server.port}"
     gateway = run_gateway(f"nats://gateway:gateway-secret@{url}")
     try:
-        found = json.loads(resinspect("--nats", f"nats://operator:operator-secret@{url}", "--json"))
-        assert [g["connections"] for g in found["gateways"]] == [0]
+        found = answers(f"nats://operator:operator-secret@{url}", count=1)
+        assert [g["connections"] for g in found] == [0]
         with pytest.raises(
             CommandError, match="(?i)refused the inspection request: .*permissions violation"
         ) as e:
