@@ -102,6 +102,27 @@ class Schema:
         names = _type_names(registry.resources)
         return cls([_describe(resource, names) for resource in registry.resources])
 
+    def unknowns(self) -> list[str]:
+        """Where a type is ``unknown``, and why: ``Shelf.mood: ...``, ``library.shelf.{pk} addBook: ...``."""
+        found = []
+        for resource in self.resources:
+            found += [f"{resource.name}.{f.name}: {note}" for f in resource.fields for note in _notes(f.type)]
+            for rid, methods in [(resource.rid, resource.methods)] + [
+                (c.rid, c.methods) for c in resource.collections
+            ]:
+                for method in methods:
+                    if method.params is not None:
+                        found += [f"{rid} {method.name}: {note}" for note in _notes(method.params)]
+        return found
+
+
+def _notes(t: Type) -> list[str]:
+    """The notes of every unknown type in ``t``."""
+    if t.kind == Kind.UNKNOWN:
+        return [t.note]
+    inner = [f.type for f in t.fields] + ([t.item] if t.item is not None else [])
+    return [note for i in inner for note in _notes(i)]
+
 
 def _type_names(resources: Iterable[ModelResource]) -> dict[type[models.Model], str]:
     """Each model's class name, prefixed with its app's when two apps' models share it."""

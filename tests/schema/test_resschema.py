@@ -119,6 +119,12 @@ def test_the_api_path_is_an_option() -> None:
         resschema("--openapi", "--api-path", "rest")
 
 
+def test_the_demo_has_no_unknown_types() -> None:
+    err = io.StringIO()
+    call_command("resschema", "--typescript", stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == ""
+
+
 def test_one_output_is_asked_for() -> None:
     with pytest.raises(CommandError):
         resschema()
@@ -210,6 +216,11 @@ def test_serializer_fields_give_the_types_and_unknown_ones_say_why(odd_schema: S
     assert f"  /** Mail the shelf. */\n{mail}" in text
     undeclared = "(params not declared: call_method(params=...) describes them)"
     assert f"  /** Sweep every shelf. {undeclared} */\n  sweep: unknown;" in text
+    assert odd_schema.unknowns() == [
+        "Shelf.mood: Odd has no known type and reads no model field",
+        "Shelf.computed: computed by a method (get_computed)",
+        "odd.shelves sweep: params not declared: call_method(params=...) describes them",
+    ]
     document = openapi.document(odd_schema)
     validate(document)
     properties = document["components"]["schemas"]["Shelf"]["properties"]

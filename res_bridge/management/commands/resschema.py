@@ -42,6 +42,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "No resource is registered: register ModelResource classes in an app's resources.py."
             )
+        for unknown in schema.unknowns():
+            self.stderr.write(self.style.WARNING(f"unknown type, {unknown}"))
         if typescript:
             self.stdout.write(typescript_module.render(schema), ending="")
         else:
