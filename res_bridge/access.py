@@ -136,7 +136,8 @@ rule_cache = RuleCache()
 
 @dataclass(frozen=True)
 class Decision:
-    """An access decision and what made it: the rules and model permissions that granted, or the owner's."""
+    """An access decision and what made it: the rules and model permissions that granted, for a relation
+    also the decisions on its owner and its items."""
 
     rid: str
     access: Access
