@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,16 +17,9 @@ from referencing.jsonschema import DRAFT202012
 from res_bridge.access import rule_cache
 from tests.bridge.conftest import db
 from tests.bridge.test_access_demo import loaddemo
-from tests.harness import GatewayProcess, run_gateway
+from tests.harness import GatewayProcess, gateway  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def gateway(nats_url: str) -> Iterator[GatewayProcess]:
-    gw = run_gateway(nats_url)
-    yield gw
-    gw.stop()
 
 
 @pytest.fixture
@@ -50,7 +42,10 @@ def check() -> Any:
 
 
 async def test_rest_answers_match_the_document(
-    service: Any, gateway: GatewayProcess, check: Any, settings: Any
+    service: Any,
+    gateway: GatewayProcess,  # noqa: F811 - the imported fixture
+    check: Any,
+    settings: Any,
 ) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     await db(loaddemo)()
