@@ -62,6 +62,12 @@ class BookSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
 
+class BookId(serializers.Serializer):
+    """The params of ``addBook`` and ``removeBook``."""
+
+    id = serializers.IntegerField(help_text="the book's ID")
+
+
 @register
 class BookResource(ModelResource):
     model = Book
@@ -72,8 +78,9 @@ class BookResource(ModelResource):
     query_filters = {"author": "author__icontains", "title": "title__icontains"}
     query_ordering = ["id", "title", "author"]
 
-    @call_method()
+    @call_method(params=serializers.Serializer)  # no params
     def borrow(self, request: Request, book: Book) -> ResourceResponse:
+        """Borrow the book: a loan for the caller, replied as a resource."""
         if not request.user.is_authenticated:
             raise errors.ACCESS_DENIED
         due = datetime.date.today() + datetime.timedelta(days=LOAN_DAYS)
@@ -102,12 +109,14 @@ class ShelfResource(ModelResource):
             raise errors.ACCESS_DENIED
         return serializer.save(owner=request.user)
 
-    @call_method("addBook")
+    @call_method("addBook", params=BookId)
     def add_book(self, request: Request, shelf: Shelf) -> None:
+        """Put a book on the shelf."""
         shelf.books.add(self._book(request))
 
-    @call_method("removeBook")
+    @call_method("removeBook", params=BookId)
     def remove_book(self, request: Request, shelf: Shelf) -> None:
+        """Take a book off the shelf."""
         shelf.books.remove(self._book(request))
 
     def _book(self, request: Request) -> Book:

@@ -4,6 +4,16 @@ Superusers may do everything. Everybody else gets the union of every matching Ac
 them, plus what their Django model permissions allow on the model behind the resource (view → get,
 change → ``set``, add → ``new``, delete → ``delete``).
 
+A relation collection (``library.shelf.1.books``) may be read when its owner (``library.shelf.1``) may be
+read and so may every item it can hold (``library.book.*``: a rule covering them all, or the item model's
+view permission), or when a rule matches the relation itself. Both are needed because RES gives a client the
+resources a collection references without asking their access: the items' rules must allow them before the
+owner's visibility lets the collection show them. Permissions on the item model never open another
+owner's relation.
+
+:func:`explain` decides and says why (a :class:`Decision` with the rules and permissions that granted);
+:func:`decide`, what the service answers access requests with, is its access and nothing else.
+
 Rules are kept in memory per process, with the revision they were read at. Every decision reads the current
 revision (:class:`~res_bridge.models.RulesRevision`, one row by primary key), so a rule saved, added or
 deleted by any process (the admin in the web process, say) is seen by the next decision here.
@@ -14,14 +24,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from django.contrib.auth import get_permission_codename
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db import models
 
 from res_protocol import Access, Pattern, split_rid
 
 from .models import ALL_METHODS, AccessRule, RulesRevision
-from .registry import registry
+from .registry import RELATION, registry
 from .tokens import user_from_token
 
 _UNREAD = object()
@@ -37,12 +51,14 @@ PERMISSION_GRANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    id: int
     pattern: Pattern
     applies_to: str
     group_id: int | None
     user_id: int | None
     can_get: bool
     methods: tuple[str, ...]
+    subject: str  # who it applies to, for people: "user alice"
 
     def applies(self, user: Any, group_ids: frozenset[int]) -> bool:
         who = self.applies_to
@@ -58,6 +74,21 @@ class CompiledRule:
             return self.group_id in group_ids
         return who == AccessRule.AppliesTo.USER and self.user_id == user.pk
 
+    def grants(self) -> str:
+        """What it grants, for people: ``get, call set,new``."""
+        parts = ["get" if self.can_get else "", f"call {','.join(self.methods)}" if self.methods else ""]
+        return ", ".join(p for p in parts if p) or "nothing"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pattern": self.pattern.pattern,
+            "applies_to": self.applies_to,
+            "subject": self.subject,
+            "get": self.can_get,
+            "call": list(self.methods),
+        }
+
 
 class RuleCache:
     """The AccessRule table compiled in memory, reloaded when the rules revision changes."""
@@ -72,7 +103,7 @@ class RuleCache:
         if revision != self._revision:
             with self._lock:
                 if revision != self._revision:
-                    self._rules = tuple(self._compile(AccessRule.objects.all()))
+                    self._rules = tuple(self._compile(AccessRule.objects.select_related("user", "group")))
                     self._revision = revision
         return self._rules
 
@@ -89,32 +120,172 @@ class RuleCache:
             except ValueError:  # written around validation; such a rule grants nothing
                 continue
             yield CompiledRule(
-                pattern, rule.applies_to, rule.group_id, rule.user_id, rule.can_get, rule.methods
+                rule.pk,
+                pattern,
+                rule.applies_to,
+                rule.group_id,
+                rule.user_id,
+                rule.can_get,
+                rule.methods,
+                rule.subject_display(),
             )
 
 
 rule_cache = RuleCache()
 
 
+@dataclass(frozen=True)
+class Decision:
+    """An access decision and what made it: the rules and model permissions that granted, for a relation
+    also the decisions on its owner and its items."""
+
+    rid: str
+    access: Access
+    user: Any
+    superuser: bool = False
+    #: Rules whose pattern matches the resource name and that apply to the user: they granted.
+    rules: tuple[CompiledRule, ...] = ()
+    #: Rules whose pattern matches, applying to somebody else.
+    other_rules: tuple[CompiledRule, ...] = ()
+    #: Model permissions (``library.view_book``) the user has that granted.
+    permissions: tuple[str, ...] = ()
+    #: For a relation collection: the decisions on its owner and on all its items (``library.book.*``);
+    #: it may be read when both may.
+    owner: Decision | None = None
+    items: Decision | None = None
+    #: Whether a registered resource is served under the name.
+    served: bool = True
+
+    @property
+    def reasons(self) -> list[str]:
+        """What decided, one line each: the granting rules, permissions and owner, or why nothing did."""
+        if self.superuser:
+            return ["superuser: may get every resource and call every method"]
+        parts = [f"rule #{r.id} ({r.pattern.pattern} → {r.subject}) grants {r.grants()}" for r in self.rules]
+        for permission in self.permissions:
+            get, methods = _permission_grants(permission)
+            parts.append(f"permission {permission} grants {'get' if get else 'call ' + ','.join(methods)}")
+        for role, found in (("owner", self.owner), ("items", self.items)):
+            if found is not None:
+                verdict = "may be read" if found.access.get else "may not be read"
+                parts.append(f"its {role} {found.rid} {verdict} ({found.reason})")
+        if not self.access.get and not self.access.call:
+            denied = "denied: no access rule or model permission grants anything"
+            if self.owner is not None:
+                denied = "denied: its owner and its items must both be readable, or a rule must match it"
+            parts.insert(0, denied)
+        if not self.served:
+            parts.append(f"no registered resource is served as {split_rid(self.rid)[0]}")
+        return parts
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def can_call(self, method: str) -> bool:
+        return self.access.can_call(method)
+
+    def to_json(self) -> dict[str, Any]:
+        call = self.access.call
+        return {
+            "rid": self.rid,
+            "user": self.user.get_username() if self.user.is_authenticated else None,
+            "get": self.access.get,
+            "call": ALL_METHODS if call == ALL_METHODS else [m for m in call.split(",") if m],
+            "rules": [r.to_json() for r in self.rules],
+            "other_rules": [r.to_json() for r in self.other_rules],
+            "permissions": list(self.permissions),
+            "superuser": self.superuser,
+            "owner": self.owner.to_json() if self.owner is not None else None,
+            "items": self.items.to_json() if self.items is not None else None,
+            "reason": self.reason,
+        }
+
+
+def _permission_grants(permission: str) -> tuple[bool, tuple[str, ...]]:
+    """What a model permission (``library.change_book``: action, then model name) grants."""
+    return PERMISSION_GRANTS[permission.partition(".")[2].partition("_")[0]]
+
+
+class _Asker:
+    """The user a decision is for, with their groups read once and only when a group rule matches."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def group_ids(self) -> frozenset[int]:
+        return frozenset(self.user.groups.values_list("pk", flat=True))
+
+
 def decide(token: Any, rid: str) -> Access:
     """The access the holder of ``token`` has to ``rid`` (its query, if any, does not matter)."""
-    user = user_from_token(token)
+    return explain(user_from_token(token), rid).access
+
+
+def explain(user: AbstractBaseUser | AnonymousUser, rid: str) -> Decision:
+    """The access ``user`` has to ``rid``, with what decided it (see the module docstring).
+
+    An inactive user is decided as anonymous, as their connections are.
+    """
+    if user.is_authenticated and not user.is_active:
+        user = AnonymousUser()
     if user.is_superuser:
-        return Access(get=True, call=ALL_METHODS)
+        return Decision(rid, Access(get=True, call=ALL_METHODS), user, superuser=True)
+    return _decide(_Asker(user), rid)
+
+
+def _decide(asker: _Asker, rid: str) -> Decision:
+    user = asker.user
     name, _query = split_rid(rid)
+    applied, others = [], []
+    for rule in rule_cache.rules():
+        if rule.pattern.matches(name):
+            group_ids = asker.group_ids if rule.applies_to == AccessRule.AppliesTo.GROUP else frozenset()
+            (applied if rule.applies(user, group_ids) else others).append(rule)
     grants = Grants()
-    matching = [rule for rule in rule_cache.rules() if rule.pattern.matches(name)]
-    needs_groups = user.is_authenticated and any(r.applies_to == AccessRule.AppliesTo.GROUP for r in matching)
-    group_ids = frozenset(user.groups.values_list("pk", flat=True)) if needs_groups else frozenset()
-    for rule in matching:
-        if rule.applies(user, group_ids):
-            grants.add(rule.can_get, rule.methods)
-    model = registry.model_for(name) if user.is_authenticated else None
-    if model is not None:
-        for action, (get, methods) in PERMISSION_GRANTS.items():
-            if user.has_perm(f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"):
-                grants.add(get, methods)
-    return grants.access()
+    for rule in applied:
+        grants.add(rule.can_get, rule.methods)
+    owner, items, model = None, None, None
+    found = registry.resolve(name)
+    if found is not None:
+        route, params = found
+        if route.kind == RELATION:
+            owner = _decide(asker, route.resource.rid_for(params[route.resource.lookup]))
+            items = _items_decision(asker, route.resource, route.relation)
+            grants.add(owner.access.get and items is not None and items.access.get, ())
+        else:
+            model = route.resource.model
+    permissions = _granting_permissions(user, model) if model is not None else []
+    for permission in permissions:
+        grants.add(*_permission_grants(permission))
+    return Decision(
+        rid,
+        grants.access(),
+        user,
+        rules=tuple(applied),
+        other_rules=tuple(others),
+        permissions=tuple(permissions),
+        owner=owner,
+        items=items,
+        served=found is not None,
+    )
+
+
+def _items_decision(asker: _Asker, owner: Any, relation: str) -> Decision | None:
+    """The decision on every item a relation can hold: its item resource's RID pattern (``library.book.*``),
+    which only rules covering all of them match; ``None`` when the item model is not served."""
+    found = registry.relation(owner, relation)
+    if found is None or not registry.is_registered(found.item_model):
+        return None
+    return _decide(asker, registry.template(registry.resource_for(found.item_model).rid).pattern)
+
+
+def _granting_permissions(user: Any, model: type[models.Model]) -> list[str]:
+    if not user.is_authenticated:
+        return []
+    names = (f"{model._meta.app_label}.{get_permission_codename(a, model._meta)}" for a in PERMISSION_GRANTS)
+    return [name for name in names if user.has_perm(name)]
 
 
 class Grants:
@@ -131,3 +302,30 @@ class Grants:
     def access(self) -> Access:
         call = ALL_METHODS if ALL_METHODS in self.methods else ",".join(sorted(self.methods))
         return Access(get=self.get, call=call)
+
+
+def users_let_in(rule: AccessRule) -> models.QuerySet:
+    """The active users ``rule`` applies to (a rule for everyone lets in anonymous connections too)."""
+    users = get_user_model()._default_manager.filter(is_active=True)
+    who = rule.applies_to
+    if who == AccessRule.AppliesTo.STAFF:
+        return users.filter(is_staff=True)
+    if who == AccessRule.AppliesTo.GROUP:
+        return users.filter(groups=rule.group_id)
+    if who == AccessRule.AppliesTo.USER:
+        return users.filter(pk=rule.user_id)
+    return users
+
+
+ANONYMOUS = "-"
+
+
+def user_named(username: str) -> AbstractBaseUser | AnonymousUser:
+    """The user with this username, or an anonymous one for ``-``; :class:`LookupError` for nobody."""
+    if username == ANONYMOUS:
+        return AnonymousUser()
+    user_model = get_user_model()
+    try:
+        return user_model._default_manager.get_by_natural_key(username)
+    except user_model.DoesNotExist:
+        raise LookupError(f"no user named {username!r} (use {ANONYMOUS} for an anonymous connection)")

@@ -39,13 +39,17 @@ if TYPE_CHECKING:
 PREDEFINED_METHODS = ("set", "new", "delete")
 
 
-def call_method(name: str | None = None, *, detail: bool = True) -> Callable[[Callable], Callable]:
+def call_method(
+    name: str | None = None, *, detail: bool = True, params: type[serializers.Serializer] | None = None
+) -> Callable[[Callable], Callable]:
     """Declare a custom call method: ``detail=True`` on the model resource (``handler(request, obj)``),
     ``detail=False`` on the collection (``handler(request)``). The return value is the result;
-    return :class:`~res_bridge.requests.ResourceResponse` for a resource response."""
+    return :class:`~res_bridge.requests.ResourceResponse` for a resource response. ``params``, a
+    serializer class, describes the params for ``manage.py resschema`` (the handler still checks them)."""
 
     def decorate(func: Callable) -> Callable:
         func.res_call = (name or func.__name__, detail)  # type: ignore[attr-defined]
+        func.res_params = params  # type: ignore[attr-defined]
         return func
 
     return decorate

@@ -228,6 +228,11 @@ class Connection:
             self.gateway.write_batch.add(self)
             self._write_queued()
 
+    @property
+    def backlog(self) -> int:
+        """Messages queued for the client and not yet written."""
+        return len(self._out) if self._out is not None else 0
+
     def flush(self) -> None:
         """The end of the turn: write what was queued since the first message."""
         self._flush_scheduled = False

@@ -12,6 +12,7 @@ from res_protocol import compile_patterns, errors, loads
 from .cache import Cache
 from .conf import ConfigError, GatewaySettings, gateway_settings
 from .connection import Connection, WriteBatch
+from .inspection import Inspector
 from .mq import MQClient, Subscription
 from .mq.nats import NatsClient
 
@@ -31,6 +32,7 @@ class Gateway:
         )
         self.connections: dict[str, Connection] = {}
         self.write_batch = WriteBatch()
+        self.inspector = Inspector(self)
         self._system: Subscription | None = None
         self._starting: asyncio.Task[None] | None = None
         #: Set when :meth:`stop` begins, and kept: new connections are refused as the service unavailable.
@@ -46,6 +48,7 @@ class Gateway:
         self.mq.on_reconnect = self._reconnected
         await self.mq.connect()
         self._system = await self.mq.subscribe("system.*", self._on_system)
+        await self.inspector.serve()
         logger.info("gateway connected to NATS at %s", gateway_settings.nats_url)
 
     async def ready(self) -> None:

@@ -15,6 +15,8 @@ from res_protocol import ResError, errors
 
 #: Called with (subject, payload) for each message on a subscription.
 MessageHandler = Callable[[str, bytes], None]
+#: Called with a request's payload; returns the reply's.
+Responder = Callable[[bytes], bytes]
 #: Called without arguments when the connection is lost or regained.
 StateHandler = Callable[[], Awaitable[None] | None]
 
@@ -46,6 +48,10 @@ class MQClient(Protocol):
 
     async def publish(self, subject: str, payload: bytes) -> None: ...
 
+    async def serve(self, subject: str, responder: Responder) -> Subscription:
+        """Answer every request on ``subject`` (to its reply subject) with what ``responder`` returns."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -54,6 +60,7 @@ __all__ = [
     "NO_RESPONDERS",
     "MQClient",
     "MessageHandler",
+    "Responder",
     "StateHandler",
     "Subscription",
 ]

@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 
 from res_protocol import ResError, errors
 
-from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, StateHandler
+from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, Responder, StateHandler
 
 logger = logging.getLogger("res_gateway.mq")
 trace = logging.getLogger("res_gateway.trace")  # every NATS message, at debug level (--trace)
@@ -170,6 +170,16 @@ class NatsClient:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:
             raise errors.SUBJECT_TOO_LONG
         await self.nc.publish(subject, payload)
+
+    async def serve(self, subject: str, responder: Responder) -> _Subscription:
+        async def cb(msg: Msg) -> None:
+            if msg.reply:
+                try:
+                    await self.nc.publish(msg.reply, responder(msg.data))
+                except Exception:  # one failed answer must not end the subscription
+                    logger.exception("answering %s", subject)
+
+        return _Subscription(await self.nc.subscribe(subject, cb=cb))
 
     async def close(self) -> None:
         if not self.nc.is_closed:

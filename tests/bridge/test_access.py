@@ -213,8 +213,9 @@ PERMISSION_CASES = [
         "library.shelf.7",
         Access(True, "delete,new,set"),
     ),
-    (["view_book"], "library.shelf.1.books", Access(get=True)),  # a relation: the model of its items
-    (["view_shelf"], "library.shelf.1.books", Access()),
+    (["view_book"], "library.shelf.1.books", Access()),  # a relation: as visible as its owner
+    (["view_shelf", "change_shelf"], "library.shelf.1.books", Access()),  # and its items
+    (["view_shelf", "view_book"], "library.shelf.1.books", Access(get=True)),
     (["view_book"], "library.shelf.1", Access()),
     (["view_shelf"], "library.unknown", Access()),
 ]

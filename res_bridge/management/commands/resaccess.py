@@ -1,0 +1,69 @@
+"""``manage.py resaccess USER RID``: what a user may do with a resource, and what decided it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from res_bridge.access import ANONYMOUS, Decision, explain, user_named
+from res_protocol import is_valid_rid
+
+
+class Command(BaseCommand):
+    help = (
+        "Explain the access a user has to a resource: may they get it, which methods may they call, "
+        "and the access rules or permissions that decided it."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("user", help=f"a username, or {ANONYMOUS} for an anonymous connection")
+        parser.add_argument("rid", help="a resource ID, such as library.book.1")
+        parser.add_argument("--method", help="also say whether the user may call this method")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args: Any, user: str, rid: str, method: str | None, json: bool, **options: Any) -> None:
+        if not is_valid_rid(rid):
+            raise CommandError(
+                f"{rid!r} is not a valid resource ID (dot-separated parts, such as library.book.1)"
+            )
+        try:
+            asker = user_named(user)
+        except LookupError as e:
+            raise CommandError(str(e))
+        decision = explain(asker, rid)
+        if json:
+            self.stdout.write(_json(decision, method))
+        else:
+            self.stdout.write(self.text(decision, asker, method))
+
+    def text(self, decision: Decision, asker: Any, method: str | None) -> str:
+        style = self.style
+        who = asker.get_username() if asker.is_authenticated else "an anonymous connection"
+        if asker.is_authenticated and not asker.is_active:
+            who += " (inactive: decided as anonymous)"
+        call = decision.access.call
+        lines = [
+            f"{who} → {decision.rid}",
+            f"  get:  {style.SUCCESS('allowed') if decision.access.get else style.ERROR('denied')}",
+            f"  call: {'every method' if call == '*' else call.replace(',', ', ') or 'no method'}",
+        ]
+        if method:
+            allowed = decision.can_call(method)
+            lines.append(f"  call {method}: {style.SUCCESS('allowed') if allowed else style.ERROR('denied')}")
+        lines.append("because:")
+        lines += [f"  {part}" for part in decision.reasons]
+        if decision.other_rules:
+            lines.append("rules matching it that apply to others:")
+            lines += [
+                f"  #{r.id} {r.pattern.pattern} → {r.subject}: {r.grants()}" for r in decision.other_rules
+            ]
+        return "\n".join(lines)
+
+
+def _json(decision: Decision, method: str | None) -> str:
+    data = decision.to_json()
+    if method:
+        data["method"] = {"name": method, "allowed": decision.can_call(method)}
+    return json.dumps(data, indent=2, ensure_ascii=False)
