@@ -20,6 +20,12 @@ from res_protocol import errors
 from .models import Cart, Order, Product
 
 
+class ProductId(serializers.Serializer):
+    """The params of ``addProduct``."""
+
+    id = serializers.IntegerField()
+
+
 @register
 class ProductResource(ModelResource):
     model = Product
@@ -30,7 +36,7 @@ class ProductResource(ModelResource):
     query_filters = {"maker": "maker__icontains", "name": "name__icontains"}
     query_ordering = ["id", "name", "maker"]
 
-    @call_method()
+    @call_method(params=serializers.Serializer)  # no params
     def order(self, request: Request, product: Product) -> ResourceResponse:
         if not request.user.is_authenticated:
             raise errors.ACCESS_DENIED
@@ -60,7 +66,7 @@ class CartResource(ModelResource):
             raise errors.ACCESS_DENIED
         return serializer.save(owner=request.user)
 
-    @call_method("addProduct")
+    @call_method("addProduct", params=ProductId)
     def add_product(self, request: Request, cart: Cart) -> None:
         cart.products.add(_product(request))
 
