@@ -361,6 +361,7 @@ class Captured:
         self.registry = reg
         self.messages: list[Message] = []
         self.resets: set[str] = set()
+        self.access: set[str] = set()
         self.queries: dict[str, None] = {}
         self.tables: dict[str, tuple[ModelResource | None, list[Relation]]] = {}
         for resource in reg.resources:
@@ -372,8 +373,11 @@ class Captured:
     def add(self, entry: OutboxEntry) -> None:
         """Events for one captured change."""
         if entry.op == OutboxEntry.LOST:
-            logger.error("outbox rows were deleted before a relay sent them: resetting every served resource")
+            logger.error(
+                "outbox rows were deleted before a relay sent them: resetting all served resources and access"
+            )
             self.resets.update(self.served())
+            self.access.update(self.served())
             return
         found = self.tables.get(entry.table)
         if found is None:
@@ -399,10 +403,10 @@ class Captured:
     def close(self) -> list[Message]:
         """The events of the run; the run starts again empty."""
         messages = self.messages
-        if self.resets:
-            messages.append(publisher.reset_message(self.resets))
+        if self.resets or self.access:
+            messages.append(publisher.reset_message(self.resets, self.access))
         messages += [(f"event.{name}.query", b"") for name in self.queries]
-        self.messages, self.resets, self.queries = [], set(), {}
+        self.messages, self.resets, self.access, self.queries = [], set(), set(), {}
         return messages
 
     def served(self) -> list[str]:

@@ -37,7 +37,7 @@ from .events import Captured, query_subject
 from .models import OutboxEntry
 from .publisher import round_trip
 from .registry import Registry, registry
-from .triggers import CHANNEL, OUTBOX, PG_NOW
+from .triggers import CHANNEL, OUTBOX
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ COLUMNS = "id, tbl, row_key, op, old, new, messages"
 #: commits its row before the signal handler attaches the events it computed.
 GRACE = 0.2
 
-PG_YOUNG = f"SELECT min(id) AS first FROM {OUTBOX} WHERE messages IS NULL AND at > {PG_NOW} - %s"
+PG_CLOCK = "extract(epoch FROM clock_timestamp())"
+PG_YOUNG = f"SELECT min(id) AS first FROM {OUTBOX} WHERE messages IS NULL AND at > {PG_CLOCK} - %s"
 
 PG_CLAIM = f"""
 WITH head AS (SELECT min(id) AS first FROM {OUTBOX}), young AS ({PG_YOUNG})
@@ -131,7 +132,7 @@ class Relay:
         except TimeoutError:
             return False
         except Exception as e:  # noqa: BLE001 - the database failed: the relay retries on its own
-            logger.warning("outbox relay: cannot read the outbox (%s)", e)
+            logger.warning("outbox relay: cannot read the outbox (%s); retrying", e)
             await self._db(self._close)
             return False
 
@@ -256,3 +257,39 @@ def _entry(row: tuple) -> OutboxEntry:
     """An outbox row read with raw SQL (JSON columns may come as text)."""
     old, new, messages = (json.loads(v) if isinstance(v, str) else v for v in row[4:7])
     return OutboxEntry(id=row[0], table=row[1], key=row[2], op=row[3], old=old, new=new, messages=messages)
+
+
+def run(nats_url: str | None = None, using: str = "default") -> None:
+    """Run a relay alone until SIGINT or SIGTERM (``manage.py resoutbox relay``)."""
+    import signal
+
+    import nats
+
+    from .conf import server_urls
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        relay: Relay | None = None
+
+        async def reconnected() -> None:
+            if relay is not None:
+                relay.wake()
+
+        nc = await nats.connect(
+            servers=server_urls(nats_url) if nats_url else bridge_settings.nats_servers,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            reconnected_cb=reconnected,
+            name="res_bridge relay",
+        )
+        relay = Relay(nc, using)
+        await relay.start()
+        logger.info("outbox relay sending the outbox of %r on %s", using, nc.connected_url.netloc)
+        await stop.wait()
+        await relay.stop()
+        await nc.close()
+
+    asyncio.run(main())

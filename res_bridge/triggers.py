@@ -28,7 +28,7 @@ PREFIX = "res_bridge_"
 CHANNEL = "res_bridge_outbox"
 OUTBOX = OutboxEntry._meta.db_table
 
-PG_NOW = "extract(epoch FROM clock_timestamp())"
+PG_NOW = "extract(epoch FROM transaction_timestamp())"
 SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 
 #: PostgreSQL: one function for every captured table; the key columns are the trigger's arguments.

@@ -24,8 +24,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, help=f"threads for ORM work (default: {bridge_settings.WORKERS})"
         )
+        parser.add_argument(
+            "--no-relay", action="store_true", help="do not send the outbox (a resoutbox relay does it)"
+        )
 
     def handle(
-        self, *args: Any, nats: str | None, queue_group: str | None, workers: int | None, **options: Any
+        self,
+        *args: Any,
+        nats: str | None,
+        queue_group: str | None,
+        workers: int | None,
+        no_relay: bool,
+        **options: Any,
     ) -> None:
-        run(Service(nats_url=nats, queue_group=queue_group, workers=workers))
+        run(Service(nats_url=nats, queue_group=queue_group, workers=workers, relay=not no_relay))
