@@ -10,7 +10,7 @@ RES_BRIDGE = {
     "FLUSH_TIMEOUT": 5.0,  # seconds the publisher waits at exit for pending events
     "WORKERS": 8,  # threads running ORM work for the service
     "RELAY_BATCH_SIZE": 1000,  # outbox rows the relay sends per pass
-    "RELAY_POLL_INTERVAL": 0.05,  # seconds between outbox polls on SQLite (PostgreSQL is notified)
+    "RELAY_POLL_INTERVAL": 0.02,  # seconds between outbox polls on SQLite (PostgreSQL is notified)
 }
 """
 
@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "FLUSH_TIMEOUT": 5.0,
     "WORKERS": 8,
     "RELAY_BATCH_SIZE": 1000,
-    "RELAY_POLL_INTERVAL": 0.05,
+    "RELAY_POLL_INTERVAL": 0.02,
 }
 
 

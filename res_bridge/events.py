@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from functools import reduce
+from functools import reduce, wraps
 from operator import or_
 from typing import Any
 
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 
 from res_protocol import dumps, ref
@@ -53,6 +53,7 @@ def connect_signals(reg: Registry = registry) -> None:
     """Connect the handlers for every registered model (idempotent)."""
     for resource in reg.resources:
         model = resource.model
+        _atomic_saves(model)
         uid = f"res_bridge.{model._meta.label}"
         post_init.connect(_remember, sender=model, dispatch_uid=uid)
         post_save.connect(_saved, sender=model, dispatch_uid=uid)
@@ -61,6 +62,23 @@ def connect_signals(reg: Registry = registry) -> None:
     for relation in reg.relations:
         if relation.through is not None:
             m2m_changed.connect(_m2m_changed, sender=relation.through, dispatch_uid="res_bridge.m2m")
+
+
+def _atomic_saves(model: type[models.Model]) -> None:
+    """Run the model's saves in a transaction (without a savepoint, as Django does for models with parents),
+    so that the trigger's outbox row and the events the signal handler attaches to it commit together."""
+    original = model.save_base
+    if getattr(original, "res_atomic", False):
+        return
+
+    @wraps(original)
+    def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            return original(self, *args, **kwargs)
+
+    save_base.res_atomic = True  # type: ignore[attr-defined]
+    model.save_base = save_base  # type: ignore[method-assign]
 
 
 def state_of(instance: models.Model) -> State:

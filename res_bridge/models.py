@@ -198,12 +198,11 @@ class OutboxEntry(models.Model):
     old = models.JSONField(null=True)
     new = models.JSONField(null=True)
     messages = models.JSONField(null=True)
-    at = models.FloatField(null=True)  # when the trigger wrote it (epoch seconds)
     claimed = models.FloatField(null=True)  # when a relay took it (SQLite; PostgreSQL locks rows instead)
 
     class Meta:
         db_table = "res_bridge_outbox"
-        indexes = [models.Index(fields=["table", "key"], name="res_bridge_outbox_row")]
+        indexes = [models.Index(fields=["table", "key", "id"], name="res_bridge_outbox_row")]
         verbose_name = _("outbox entry")
         verbose_name_plural = _("outbox entries")
 

@@ -17,6 +17,8 @@ from typing import Any
 from django.db import connections, transaction
 from django.db.models import Max, Subquery
 
+from res_protocol import dumps
+
 from .models import OutboxEntry
 from .registry import Relation
 from .triggers import OUTBOX, through_keys
@@ -38,9 +40,16 @@ def write(using: str, messages: Stored) -> None:
 
 def attach(using: str, table: str, key: str, messages: Stored) -> None:
     """Attach ``messages`` to the latest captured change of one row (a row of their own if there is none)."""
-    rows = OutboxEntry.objects.using(using)
-    latest = rows.filter(table=table, key=key).order_by("-id").values("id")[:1]
-    if not rows.filter(id=Subquery(latest)).update(messages=messages):
+    connection = connections[using]
+    value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OUTBOX} SET messages = {value} "
+            f"WHERE id = (SELECT max(id) FROM {OUTBOX} WHERE tbl = %s AND row_key = %s)",
+            [dumps(messages).decode(), table, key],
+        )
+        attached = cursor.rowcount
+    if not attached:
         write(using, messages)
 
 

@@ -50,26 +50,16 @@ PG_POLL_INTERVAL = 1.0
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
 
-#: Seconds a captured row with no events attached waits for them: an ORM save outside a transaction
-#: commits its row before the signal handler attaches the events it computed.
-GRACE = 0.2
-
-PG_CLOCK = "extract(epoch FROM clock_timestamp())"
-PG_YOUNG = f"SELECT min(id) AS first FROM {OUTBOX} WHERE messages IS NULL AND at > {PG_CLOCK} - %s"
-
 PG_CLAIM = f"""
-WITH head AS (SELECT min(id) AS first FROM {OUTBOX}), young AS ({PG_YOUNG})
+WITH head AS (SELECT min(id) AS first FROM {OUTBOX})
 SELECT {", ".join("o." + c.strip() for c in COLUMNS.split(","))}, head.first
-FROM {OUTBOX} o, head, young WHERE young.first IS NULL OR o.id < young.first
-ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED
+FROM {OUTBOX} o, head ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED
 """
 
 SQLITE_CLAIM = f"""
 UPDATE {OUTBOX} SET claimed = %s
 WHERE id IN (
-    SELECT id FROM {OUTBOX} WHERE (claimed IS NULL OR claimed < %s)
-    AND id < coalesce((SELECT min(id) FROM {OUTBOX} WHERE messages IS NULL AND at > %s), 9e18)
-    ORDER BY id LIMIT %s
+    SELECT id FROM {OUTBOX} WHERE claimed IS NULL OR claimed < %s ORDER BY id LIMIT %s
 ) AND NOT EXISTS (SELECT 1 FROM {OUTBOX} WHERE claimed >= %s)
 RETURNING {COLUMNS}
 """
@@ -154,9 +144,8 @@ class Relay:
             self._passed.set()
             if sent >= bridge_settings.RELAY_BATCH_SIZE:
                 continue
-            wait = GRACE / 4 if sent < 0 else min(interval * 2**failures, 5.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                await asyncio.wait_for(self._wake.wait(), min(interval * 2**failures, 5.0))
 
     async def _listen(self) -> None:
         """Wake the relay on every notification; reconnect when the listening connection fails."""
@@ -193,29 +182,27 @@ class Relay:
         return OutboxEntry.objects.using(self.using).filter(id__lte=last).exists()
 
     def _pass(self) -> int:
-        """Claim, send and delete one batch; return how many rows it held (-1: rows wait for their events)."""
+        """Claim, send and delete one batch; return how many rows it held."""
         connection = connections[self.using]
         size = bridge_settings.RELAY_BATCH_SIZE
         if not OutboxEntry.objects.using(self.using).exists():
             return 0
         if connection.vendor == "postgresql":
             with transaction.atomic(using=self.using), connection.cursor() as cursor:
-                cursor.execute(PG_CLAIM, [GRACE, size])
+                cursor.execute(PG_CLAIM, [size])
                 rows = cursor.fetchall()
-                if not rows:
-                    return -1
-                if rows[0][0] != rows[0][-1]:
-                    return 0  # another relay holds older rows
+                if not rows or rows[0][0] != rows[0][-1]:
+                    return 0  # empty, or another relay holds older rows
                 self._send(rows)
                 cursor.execute("SELECT set_config('res_bridge.relay', 'on', true)")
                 cursor.execute(f"DELETE FROM {OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
             return len(rows)
         now = time.time()
         with connection.cursor() as cursor:
-            cursor.execute(SQLITE_CLAIM, [now, now - CLAIM_TIMEOUT, now - GRACE, size, now - CLAIM_TIMEOUT])
+            cursor.execute(SQLITE_CLAIM, [now, now - CLAIM_TIMEOUT, size, now - CLAIM_TIMEOUT])
             rows = sorted(cursor.fetchall())
         if not rows:
-            return -1
+            return 0
         ids = ", ".join(str(row[0]) for row in rows)
         try:
             self._send(rows)

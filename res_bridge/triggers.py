@@ -28,9 +28,6 @@ PREFIX = "res_bridge_"
 CHANNEL = "res_bridge_outbox"
 OUTBOX = OutboxEntry._meta.db_table
 
-PG_NOW = "extract(epoch FROM transaction_timestamp())"
-SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
-
 #: PostgreSQL: one function for every captured table; the key columns are the trigger's arguments.
 PG_CAPTURE = f"""
 CREATE OR REPLACE FUNCTION res_bridge_capture() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -40,7 +37,7 @@ DECLARE
   row_key text;
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
-    INSERT INTO {OUTBOX} (tbl, row_key, op, at) VALUES (TG_TABLE_NAME, '', 'T', {PG_NOW});
+    INSERT INTO {OUTBOX} (tbl, row_key, op) VALUES (TG_TABLE_NAME, '', 'T');
   ELSE
     IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
     IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
@@ -48,14 +45,14 @@ BEGIN
     IF TG_NARGS > 1 THEN
       row_key := row_key || ':' || (coalesce(new_row, old_row) ->> TG_ARGV[1]);
     END IF;
-    INSERT INTO {OUTBOX} (tbl, row_key, op, old, new, at)
-      VALUES (TG_TABLE_NAME, row_key, left(TG_OP, 1), old_row, new_row, {PG_NOW});
+    INSERT INTO {OUTBOX} (tbl, row_key, op, old, new)
+      VALUES (TG_TABLE_NAME, row_key, left(TG_OP, 1), old_row, new_row);
   END IF;
   RETURN NULL;
 END $$;
 """
 
-#: PostgreSQL: every statement that adds rows to the outbox wakes the relays.
+#: PostgreSQL: every statement that adds rows to the outbox, or events to its rows, wakes the relays.
 PG_NOTIFY = f"""
 CREATE OR REPLACE FUNCTION res_bridge_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -166,7 +163,7 @@ def _postgresql(connection: Any, reg: Registry) -> list[Trigger]:
     return triggers + [
         _pg(OUTBOX, "lost", PG_LOST, f"AFTER DELETE {on} REFERENCING OLD TABLE AS gone", "outbox_lost()"),
         _pg(OUTBOX, "trunc", PG_LOST, f"AFTER TRUNCATE {on}", "outbox_lost()"),
-        _pg(OUTBOX, "notify", PG_NOTIFY, f"AFTER INSERT {on}", "outbox_notify()"),
+        _pg(OUTBOX, "notify", PG_NOTIFY, f"AFTER INSERT OR UPDATE {on}", "outbox_notify()"),
     ]
 
 
@@ -188,8 +185,8 @@ def _sqlite(connection: Any, reg: Registry) -> list[Trigger]:
         def insert(op: str, which: str, old: str, new: str, captured: Captured = captured) -> str:
             key = " || ':' || ".join(f"CAST({which}.{q(c)} AS TEXT)" for c in captured.key_columns)
             return (
-                f"INSERT INTO {outbox} (tbl, row_key, op, old, new, at) "
-                f"VALUES ('{captured.table}', {key}, '{op}', {old}, {new}, {SQLITE_NOW});"
+                f"INSERT INTO {outbox} (tbl, row_key, op, old, new) "
+                f"VALUES ('{captured.table}', {key}, '{op}', {old}, {new});"
             )
 
         changed = " OR ".join(f"OLD.{q(c)} IS NOT NEW.{q(c)}" for c in captured.columns)
