@@ -65,14 +65,18 @@ def connect_signals(reg: Registry = registry) -> None:
 
 
 def _atomic_saves(model: type[models.Model]) -> None:
-    """Run the model's saves in a transaction (without a savepoint, as Django does for models with parents),
-    so that the trigger's outbox row and the events the signal handler attaches to it commit together."""
+    """Run the model's saves that may add, remove or move the row in collections in a transaction (without a
+    savepoint, as Django does for models with parents), so that the trigger's outbox row and the events the
+    signal handler attaches to it commit together. Other saves need no events from the handler."""
     original = model.save_base
     if getattr(original, "res_atomic", False):
         return
 
     @wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
+        resource = registry.resource_for(type(self))
+        if not self._state.adding and not _may_move(resource, self.__dict__.get(_STATE), self.__dict__):
+            return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             return original(self, *args, **kwargs)
@@ -103,10 +107,11 @@ def _saved(
     if created:
         messages = _moves(resource, instance, None, new)
     else:
+        moves = _moves(resource, instance, old, new) if _may_move(resource, old, new) else []
+        if not moves:
+            return  # the relay computes the change event from the captured row, as it would here
         changed = {a for a, v in new.items() if a not in old or old[a] != v}
-        if not changed:
-            return
-        messages = _change(resource, instance, changed) + _moves(resource, instance, old, new)
+        messages = _change(resource, instance, changed) + moves
     opts = resource.opts
     stored = outbox.encode(messages, _query_names(resource))
     outbox.attach(using, opts.db_table, outbox.row_key(opts.pk, instance.pk, using), stored)
@@ -249,6 +254,17 @@ def _moves(
     return messages
 
 
+def _may_move(resource: ModelResource, old: State | None, new: State) -> bool:
+    """Whether a row whose column values go from ``old`` to ``new`` may change places in a collection."""
+    if old is None:
+        return True
+    attnames = [*resource.order_attnames]
+    attnames += [
+        r.fk_attname for r in registry.relations if r.fk_attname and issubclass(resource.model, r.item_model)
+    ]
+    return any(old.get(a) != new.get(a) for a in attnames)
+
+
 def _sort_key(resource: ModelResource, state: State) -> list[Any]:
     return [state.get(attname) for attname in resource.order_attnames]
 
@@ -319,7 +335,7 @@ def parse_query_subject(subject: str) -> tuple[str, float] | None:
     return parts[2], int(parts[0]) / 1000
 
 
-# -- announcing writes the signals miss ---------------------------------------------------------
+# -- announcing writes (change capture sees them anyway) ----------------------------------------
 
 
 def announce_change(

@@ -9,7 +9,8 @@
 Requests for one resource are handled one at a time, in arrival order; requests for different
 resources run in parallel, their ORM work on a thread pool that closes stale database connections.
 The service sends ``system.reset`` for what it serves on start and after every reconnect. It also serves
-the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``).
+the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``), and runs an outbox relay
+(``res_bridge.relay``; ``relay=False`` leaves it out): the events of a call go out before its reply.
 """
 
 from __future__ import annotations
