@@ -216,17 +216,25 @@ def _change(resource: ModelResource, instance: models.Model, changed: set[str]) 
 
 def _places(resource: ModelResource, state: State | None) -> dict[str, models.QuerySet]:
     """The collections a row with column values ``state`` belongs to: name → that collection's rows."""
+    return {
+        name: resource.get_queryset() if relation is None else relation.items(owner_pk, resource)
+        for name, relation, owner_pk in _holders(resource, state)
+    }
+
+
+def _holders(resource: ModelResource, state: State | None) -> list[tuple[str, Relation | None, Any]]:
+    """The collections a row with column values ``state`` belongs to: (name, relation or None, owner's pk)."""
     if state is None:
-        return {}
-    places: dict[str, models.QuerySet] = {}
-    if resource.collection:
-        places[resource.collection] = resource.get_queryset()
+        return []
+    found: list[tuple[str, Relation | None, Any]] = (
+        [(resource.collection, None, None)] if resource.collection else []
+    )
     for relation in registry.relations:
         if relation.fk_attname and issubclass(resource.model, relation.item_model):
             owner_pk = state.get(relation.fk_attname)
             if owner_pk is not None:
-                places[relation.rid(_key(relation.owner, owner_pk))] = relation.items(owner_pk, resource)
-    return places
+                found.append((relation.rid(_key(relation.owner, owner_pk)), relation, owner_pk))
+    return found
 
 
 def _moves(
@@ -453,14 +461,15 @@ class Captured:
             return
         old, new = _state(resource, entry.old), _state(resource, entry.new)
         instance = resource.model(**(new if new is not None else old))  # type: ignore[arg-type]
-        before, after = _places(resource, old), _places(resource, new)
+        before = {name for name, _, _ in _holders(resource, old)}
+        after = {name for name, _, _ in _holders(resource, new)}
         if old is not None and new is not None:
             changed = {a for a, v in new.items() if old.get(a) != v}
             self.messages += _change(resource, instance, changed)
             if _sort_key(resource, old) != _sort_key(resource, new):
                 self.resets.update(before, after)
             else:
-                self.resets.update(before.keys() ^ after.keys())
+                self.resets.update(before ^ after)
         else:
             self.resets.update(before, after)
         if new is None:
