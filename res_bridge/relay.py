@@ -223,7 +223,11 @@ class Relay:
     def _send(self, rows: list[tuple]) -> None:
         messages = self.messages([_entry(row) for row in rows])
         future = asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop)  # type: ignore[arg-type]
-        future.result(CONFIRM_TIMEOUT + 1)
+        try:
+            future.result(CONFIRM_TIMEOUT + 1)
+        except BaseException:
+            future.cancel()
+            raise
         self.sent += len(rows)
 
     def messages(self, entries: list[OutboxEntry]) -> list[tuple[str, bytes]]:
