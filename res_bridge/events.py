@@ -74,7 +74,7 @@ def _atomic_saves(model: type[models.Model]) -> None:
 
     @wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
-        resource = registry.resource_for(type(self))
+        resource = registry.resource_for(model)  # also for subclasses, such as proxy models
         if not self._state.adding and not _may_move(resource, self.__dict__.get(_STATE), self.__dict__):
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
