@@ -8,10 +8,10 @@ Starts its own nats-server (from the wheel) and a fresh SQLite database in a tem
    requests for random ``library.book.<id>`` models and for ``library.books`` query pages. Every
    request reaches the database (there is no cache in the service): requests/s and p50/p99 latency.
 2. the service stops; ``--saves`` book saves (a changed title each) run in a worker thread, as in a
-   web process, and a NATS client counts the change events the publisher delivers: saves/s in the
-   caller, and events/s from the first save to the last event received. Once with each save
-   committed on its own (bound by the database's commits), once in one transaction (the events
-   all go out at its commit).
+   web process, and a NATS client counts the change events an outbox relay in a process of its own
+   (``manage.py resoutbox relay``) delivers: saves/s in the caller, and events/s from the first save
+   to the last event received. Once with each save committed on its own (bound by the database's
+   commits), once in one transaction (the events all go out after its commit).
 
 The load generator shares the machine's cores with the service: the figures are a floor.
 
@@ -36,6 +36,7 @@ import nats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import start_relay  # noqa: E402
 from tests.support import NatsServer  # noqa: E402
 
 
@@ -53,10 +54,8 @@ def setup_django(database_url: str, nats_url: str) -> None:
 
 def make_books(count: int) -> list[int]:
     from library.models import Book
-    from res_bridge import announce_reset
 
     Book.objects.bulk_create(Book(title=f"Book {i}", author=f"Author {i % 50}") for i in range(count))
-    announce_reset(Book)
     return list(Book.objects.values_list("pk", flat=True))
 
 
@@ -143,14 +142,16 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool) -
     )
 
 
-async def run(args: argparse.Namespace, nats_url: str) -> None:
+async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> None:
+    print(f"database: {database_url.split(':')[0]}")
     pks = await asyncio.to_thread(make_books, args.books)
     await bench_gets(nats_url, pks, args.requests, args.concurrency)
-    from res_bridge.publisher import publisher
-
-    await bench_saves(nats_url, pks, args.saves, atomic=False)
-    await bench_saves(nats_url, pks, args.saves, atomic=True)
-    await asyncio.to_thread(publisher.close, 5)
+    relay = start_relay(database_url, nats_url)
+    try:
+        await bench_saves(nats_url, pks, args.saves, atomic=False)
+        await bench_saves(nats_url, pks, args.saves, atomic=True)
+    finally:
+        relay.stop()
 
 
 def main() -> None:
@@ -164,8 +165,9 @@ def main() -> None:
     server = NatsServer()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            setup_django(args.database_url or f"sqlite:///{tmp}/bench.sqlite3", server.url)
-            asyncio.run(run(args, server.url))
+            url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+            setup_django(url, server.url)
+            asyncio.run(run(args, url, server.url))
     finally:
         server.stop()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,17 @@ def rss_bytes(pgid: int) -> int:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) * 1024
     return total
+
+
+def start_relay(database_url: str, nats_url: str) -> Process:
+    """Start ``manage.py resoutbox relay`` on the database and wait until it sends."""
+    env = {"DATABASE_URL": database_url, "NATS_URL": nats_url, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    process = manage("resoutbox", "relay", env=env, name="relay")
+    for _ in range(300):
+        if "outbox relay sending" in process.output():
+            return process
+        if process.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.stop()
+    raise RuntimeError(f"the relay did not start:\n{process.output()}")

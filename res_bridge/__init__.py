@@ -5,8 +5,10 @@
   registry, ``res_bridge.registry.registry``.
 - Serve them: ``manage.py runresservice``, or ``await Service().start()`` on any running loop
   (``Service().start_on(loop)`` from synchronous code).
-- Saves, deletes and many-to-many changes publish their events after commit. Writes that send no
-  signals are announced with :func:`announce_change` / :func:`announce_reset`.
+- Every committed change of a served table becomes events, whatever wrote it: database triggers
+  capture it in an outbox, and a relay (in the service, or ``manage.py resoutbox relay``) sends it
+  (``res_bridge.triggers``, ``res_bridge.relay``). :func:`announce_change` / :func:`announce_reset`
+  still send what they announce.
 - Publish from any code: :func:`publish`, :func:`publish_event`, :func:`publish_reaccess`,
   :func:`publish_reset`, :func:`publish_token_reset`, :func:`flush`.
 - Settings live in ``RES_BRIDGE`` (``res_bridge.conf``).

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -15,3 +19,14 @@ class BridgeConfig(AppConfig):
         autodiscover_modules("resources")
         connect_signals(registry)
         revocation.connect_signals()
+        post_migrate.connect(sync_triggers, sender=self, dispatch_uid="res_bridge.triggers")
+
+
+def sync_triggers(using: str = "default", plan: Any = None, **kwargs: Any) -> None:
+    """After ``migrate``: change capture triggers for every registered table, current with the schema.
+    After ``flush`` (no plan), which emptied every table: an empty outbox too."""
+    from . import outbox, triggers
+
+    triggers.sync(connections[using])
+    if plan is None and triggers.OUTBOX in connections[using].introspection.table_names():
+        outbox.clear(using)

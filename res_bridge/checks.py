@@ -257,3 +257,36 @@ def _overlap(a: RidTemplate, b: RidTemplate) -> bool:
     return all(
         x == y or x.startswith("{") or y.startswith("{") for x, y in zip(a.tokens, b.tokens, strict=True)
     )
+
+
+@register("res_bridge")
+def check_capture(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Change capture: every trigger the registry needs is on the default database, and current."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from . import triggers
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return [
+            checks.Warning(
+                f"Change capture does not support {connection.vendor}: no write reaches clients.",
+                hint="Use PostgreSQL or SQLite.",
+                id="res_bridge.W011",
+            )
+        ]
+    try:
+        found = triggers.status(connection)
+    except Exception:  # noqa: BLE001 - no database to look at (yet): nothing to say about it
+        return []
+    if found.current:
+        return []
+    names = sorted({t.table for t in found.missing} | set(found.stale.values()))
+    return [
+        checks.Warning(
+            f"Change capture triggers are missing ({len(found.missing)}) or stale ({len(found.stale)}) on "
+            f"{', '.join(names)}: writes there may not reach clients, or be sent as resets.",
+            hint="Run manage.py migrate, or manage.py resoutbox sync.",
+            id="res_bridge.W010",
+        )
+    ]

@@ -9,6 +9,8 @@ RES_BRIDGE = {
     "AUTH_RID": "django.auth",  # auth requests go to auth.<AUTH_RID>.<method>
     "FLUSH_TIMEOUT": 5.0,  # seconds the publisher waits at exit for pending events
     "WORKERS": 8,  # threads running ORM work for the service
+    "RELAY_BATCH_SIZE": 1000,  # outbox rows the relay sends per pass
+    "RELAY_POLL_INTERVAL": 0.02,  # seconds between outbox polls on SQLite (PostgreSQL is notified)
 }
 """
 
@@ -30,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_RID": "django.auth",
     "FLUSH_TIMEOUT": 5.0,
     "WORKERS": 8,
+    "RELAY_BATCH_SIZE": 1000,
+    "RELAY_POLL_INTERVAL": 0.02,
 }
 
 

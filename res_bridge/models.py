@@ -178,3 +178,33 @@ class RulesRevision(models.Model):
     @classmethod
     def current(cls) -> str | None:
         return cls.objects.filter(pk=1).values_list("value", flat=True).first()
+
+
+class OutboxEntry(models.Model):
+    """One committed change on its way to NATS, in commit order (``res_bridge.triggers``, ``.relay``).
+
+    Database triggers write a row for every insert, update and delete of a served table (``op`` I, U, D,
+    with the row before and after as JSON) and for a truncation (T); the ORM's signal handlers attach the
+    events they computed inside the transaction to the trigger's row (``messages``), or add a row of
+    messages of their own (M). A row deleted behind the relay's back leaves a marker (L).
+    """
+
+    INSERT, UPDATE, DELETE, TRUNCATE, MESSAGES, LOST = "I", "U", "D", "T", "M", "L"
+
+    id = models.BigAutoField(primary_key=True)
+    table = models.CharField(max_length=200, blank=True, db_column="tbl")
+    key = models.CharField(max_length=400, blank=True, db_column="row_key")
+    op = models.CharField(max_length=1)
+    old = models.JSONField(null=True)
+    new = models.JSONField(null=True)
+    messages = models.JSONField(null=True)
+    claimed = models.FloatField(null=True)  # when a relay took it (SQLite; PostgreSQL locks rows instead)
+
+    class Meta:
+        db_table = "res_bridge_outbox"
+        indexes = [models.Index(fields=["table", "key", "id"], name="res_bridge_outbox_row")]
+        verbose_name = _("outbox entry")
+        verbose_name_plural = _("outbox entries")
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.table} {self.key}".strip()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS
 
-from res_protocol import Access
+from res_protocol import Access, dumps
 
-from . import publisher
+from . import outbox
 from .conf import bridge_settings
 from .models import RulesRevision
 
@@ -32,9 +32,7 @@ def model() -> dict[str, Any]:
 
 
 def bump() -> None:
-    """A new revision, announced with a change event once the current transaction commits."""
+    """A new revision, announced with a change event (through the outbox) once the transaction commits."""
     value = RulesRevision.bump()
-    transaction.on_commit(
-        lambda: publisher.publish(f"event.{access_rid()}.change", {"values": {"revision": value}}),
-        robust=True,
-    )
+    message = (f"event.{access_rid()}.change", dumps({"values": {"revision": value}}))
+    outbox.write(DEFAULT_DB_ALIAS, outbox.encode([message]))

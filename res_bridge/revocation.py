@@ -10,25 +10,26 @@
 - Either: a new access revision, ``event.<AUTH_RID>.access.change`` (``res_bridge.revision``), so pages
   that were denied a resource, and hold no subscription a reset could re-check, know to try again.
 
-Everything is published once the transaction commits; a rolled-back change publishes nothing.
+Everything goes through the outbox in the changing transaction (``res_bridge.outbox``), so the relay
+publishes it once the transaction commits, even if the process dies right after: a rolled-back change
+publishes nothing, and a committed one is never lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model, user_logged_out
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
-from res_protocol import is_valid_pattern
+from res_protocol import dumps, is_valid_pattern
 
-from . import publisher, revision
+from . import outbox, publisher, revision
 from .models import AccessRule
 from .tokens import refresh_subject, tid_for
 
@@ -67,14 +68,15 @@ def reset_access(patterns: Iterable[str]) -> None:
     """Publish ``system.reset`` for these access patterns once the current transaction commits."""
     access = sorted({p for p in patterns if p and is_valid_pattern(p)})
     if access:
-        transaction.on_commit(partial(publisher.publish_reset, access=access), robust=True)
+        outbox.write(DEFAULT_DB_ALIAS, outbox.encode([publisher.reset_message(access=access)]))
 
 
 def reset_tokens(user_ids: Iterable[Any]) -> None:
     """Publish ``system.tokenReset`` for these users once the current transaction commits."""
     tids = sorted({tid_for(pk) for pk in user_ids if pk is not None})
     if tids:
-        transaction.on_commit(partial(publisher.publish_token_reset, tids, refresh_subject()), robust=True)
+        message = ("system.tokenReset", dumps({"tids": tids, "subject": refresh_subject()}))
+        outbox.write(DEFAULT_DB_ALIAS, outbox.encode([message]))
         revision.bump()
 
 

@@ -9,7 +9,8 @@
 Requests for one resource are handled one at a time, in arrival order; requests for different
 resources run in parallel, their ORM work on a thread pool that closes stale database connections.
 The service sends ``system.reset`` for what it serves on start and after every reconnect. It also serves
-the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``).
+the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``), and runs an outbox relay
+(``res_bridge.relay``; ``relay=False`` leaves it out): the events of a call go out before its reply.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from . import revision
 from .conf import bridge_settings, server_urls
 from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
+from .relay import Relay
 from .requests import Request, ResourceResponse
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Service:
         queue_group: str | None = None,
         workers: int | None = None,
         reconnect_wait: float = 0.5,
+        relay: bool = True,
     ) -> None:
         self.registry = registry
         self.servers = server_urls(nats_url) if nats_url else bridge_settings.nats_servers
@@ -71,6 +74,8 @@ class Service:
         self._subscriptions: list[Any] = []
         self._sender: asyncio.Task | None = None
         self._stopped = asyncio.Event()
+        self.relay: Relay | None = None
+        self._with_relay = relay
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -102,6 +107,10 @@ class Service:
         ]
         self._sender = self._spawn(self._send_outgoing())
         publisher_module.publisher.attach(self)
+        if self._with_relay:
+            self.relay = Relay(self.nc, reg=self.registry)
+            await self.relay.start()
+            await self.relay.drain()
         await self.reset()
         logger.info("RES service serving %s on %s", ", ".join(self.patterns), self.nc.connected_url.netloc)
 
@@ -142,6 +151,9 @@ class Service:
         nc = self.nc
         publisher_module.publisher.attach(None)
         self._stopped.set()
+        if self.relay is not None:
+            await self.relay.stop()
+            self.relay = None
         for sub in self._subscriptions:
             with contextlib.suppress(nats.errors.Error):  # closed meanwhile: nothing to unsubscribe from
                 await sub.unsubscribe()
@@ -174,6 +186,8 @@ class Service:
 
     async def _on_reconnected(self) -> None:
         """Subscriptions are back (nats-py sends them first); tell the gateways to reload what we serve."""
+        if self.relay is not None:
+            self.relay.wake()
         try:
             await self.reset()
             logger.info(
@@ -216,7 +230,9 @@ class Service:
                 self._outgoing.task_done()  # type: ignore[union-attr]
 
     async def flush(self) -> None:
-        """Wait until messages queued from other threads have reached NATS."""
+        """Wait until the outbox is sent and messages queued from other threads have reached NATS."""
+        if self.relay is not None:
+            await self.relay.drain()
         await self._outgoing.join()  # type: ignore[union-attr]
         await publisher_module.round_trip(self.nc, 5)
 
@@ -266,6 +282,8 @@ class Service:
             if msg.reply:
                 request.send_now = partial(self._send_now, msg.reply)
             result = await self._run(getattr(self, f"_{kind}"), request)
+            if kind in ("call", "auth") and self.relay is not None:
+                await self.relay.drain()  # the call's events go out before its reply
             outbox = request.outbox
             if isinstance(result, ResourceResponse):
                 reply = resource_payload(result.rid, request.reply_meta)

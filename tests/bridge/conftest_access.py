@@ -1,4 +1,5 @@
-"""Fixtures for access and revocation tests: a publisher on the test nats-server, and a NATS recorder.
+"""Fixtures for access and revocation tests: a publisher and an outbox relay on the test nats-server, and a
+NATS recorder.
 
 A pytest plugin, registered by :mod:`tests.plugin`: tests name the fixtures, nothing to import.
 """
@@ -16,6 +17,7 @@ import nats
 import pytest
 
 from res_bridge import publisher as publisher_module
+from res_bridge.relay import Relay
 from res_protocol import loads
 from tests.support import nats_round_trip
 
@@ -47,8 +49,11 @@ class Recorder:
     async def _received(self, msg: Any) -> None:
         self.messages.put((msg.subject, loads(msg.data) if msg.data else None))
 
-    def take(self, through: publisher_module.Publisher) -> list[tuple[str, Any]]:
-        """Everything ``through`` published so far: a marker sent after it closes the list."""
+    def take(self, through: publisher_module.Publisher, relay: Relay | None = None) -> list[tuple[str, Any]]:
+        """Everything ``through`` (and ``relay``, from the outbox) published so far: a marker sent after it
+        closes the list."""
+        if relay is not None:
+            assert self._run(relay.drain()), "the outbox relay did not drain"
         marker = {"n": next(_markers)}
         through.publish(MARKER, marker)
         taken = []
@@ -58,6 +63,15 @@ class Recorder:
                 return taken
             if subject != MARKER:
                 taken.append((subject, data))
+
+    def relay(self) -> Relay:
+        """An outbox relay publishing on the recorder's connection."""
+        relay = Relay(self._nc)
+        self._run(relay.start())
+        return relay
+
+    def stop(self, relay: Relay) -> None:
+        self._run(relay.stop())
 
     def close(self) -> None:
         self._run(self._nc.close())
@@ -85,7 +99,10 @@ def recorder(nats_url: str) -> Iterator[Recorder]:
 def published(
     test_publisher: publisher_module.Publisher, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
-    """``published()`` returns the messages published on ``system.>`` since the last call."""
+    """``published()`` returns the messages published on ``system.>`` since the last call (directly, or
+    through the outbox)."""
     monkeypatch.setattr(publisher_module, "publisher", test_publisher)
-    recorder.take(test_publisher)  # drop what earlier tests left
-    return lambda: recorder.take(test_publisher)
+    relay = recorder.relay()
+    recorder.take(test_publisher, relay)  # drop what earlier tests left
+    yield lambda: recorder.take(test_publisher, relay)
+    recorder.stop(relay)

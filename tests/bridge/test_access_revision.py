@@ -33,16 +33,20 @@ def everything(nats_url: str) -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def published(test_publisher: Any, everything: Recorder, monkeypatch: pytest.MonkeyPatch) -> Callable:
+def published(
+    test_publisher: Any, everything: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable]:
     """``published()``: the access events and resets published since the last call."""
     monkeypatch.setattr(publisher_module, "publisher", test_publisher)
+    relay = everything.relay()
 
     def take() -> list[tuple[str, Any]]:
         kept = ("system.", f"event.{RID}.")
-        return [m for m in everything.take(test_publisher) if m[0].startswith(kept)]
+        return [m for m in everything.take(test_publisher, relay) if m[0].startswith(kept)]
 
     take()  # drop what earlier tests left
-    return take
+    yield take
+    everything.stop(relay)
 
 
 async def test_get_returns_the_current_revision(service, ask) -> None:

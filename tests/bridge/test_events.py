@@ -183,29 +183,29 @@ async def test_deleting_the_owner_deletes_its_collections(service, events, nc):
     ]
 
 
-async def test_announce_writes_the_signals_miss(service, events, nc):
+async def test_writes_the_signals_miss_are_captured(service, events, nc, record):
+    resets = await record("system.reset")
     product = await db(Product.objects.create)(name="Old", maker="X")
-    await service.flush()
-    await events.settle(nc)
+    await settle(service, events, nc)
     events.clear()
+    resets.clear()
 
     def bulk_writes() -> None:
-        Product.objects.filter(pk=product.pk).update(name="New")
-        res_bridge.announce_change(Product, pk=product.pk)
-        Product.objects.bulk_create([Product(name="Bulk", maker="Y")])
-        res_bridge.announce_reset(Product)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {Product._meta.db_table} WHERE id = %s", [product.pk])
-        res_bridge.announce_change(Product, pk=product.pk)
+        with transaction.atomic():
+            Product.objects.filter(pk=product.pk).update(name="New")
+            Product.objects.bulk_create([Product(name="Bulk", maker="Y")])
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {Product._meta.db_table} WHERE id = %s", [product.pk])
 
     await db(bulk_writes)()
     assert without_queries(await settle(service, events, nc)) == [
-        (
-            f"event.store.product.{product.pk}.change",
-            {"values": {"id": product.pk, "name": "New", "maker": "X"}},
-        ),
+        (f"event.store.product.{product.pk}.change", {"values": {"name": "New"}}),
+        (f"event.store.product.{product.pk}.orders.delete", None),
         (f"event.store.product.{product.pk}.delete", None),
     ]
+    # the relay may take the rows in one pass or two: a query event for each
+    assert {s for s, _ in events.messages if s.endswith(".query")} == {"event.store.products.query"}
+    assert resets.messages == [("system.reset", {"resources": ["store.products"]})]
 
 
 async def test_announcements_send_resets(service, record, nc):

@@ -108,6 +108,7 @@ async def test_delivers_at_interpreter_exit(nats_url, record):
         process.stop()
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_inside_the_service_it_uses_the_service_connection(service, record, nc):
     resets = await record("system.>")
     res_bridge.publish_reset(["library.books"], ["library.>"])
@@ -122,6 +123,7 @@ async def test_inside_the_service_it_uses_the_service_connection(service, record
     ]
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_custom_and_reaccess_events(service, record, nc):
     events = await record("event.>")
     res_bridge.publish_event("library.book.1", "borrowed", {"by": "ann"})

@@ -45,6 +45,7 @@ async def test_the_service_process_stops_cleanly(tmp_path, nats_down, log_line):
     assert "stopping while NATS" not in output if log_line is None else output.count(log_line) == 1
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_the_service_stops_cleanly_once_its_connection_is_closed(nats_url, caplog):
     service = Service(nats_url=nats_url, queue_group=uuid.uuid4().hex)
     await service.start()

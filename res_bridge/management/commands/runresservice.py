@@ -29,12 +29,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, help=f"threads for ORM work (default: {bridge_settings.WORKERS})"
         )
+        parser.add_argument(
+            "--no-relay", action="store_true", help="do not send the outbox (a resoutbox relay does it)"
+        )
 
     def handle(
-        self, *args: Any, nats: str | None, queue_group: str | None, workers: int | None, **options: Any
+        self,
+        *args: Any,
+        nats: str | None,
+        queue_group: str | None,
+        workers: int | None,
+        no_relay: bool,
+        **options: Any,
     ) -> None:
         log_to_console({"res_bridge": verbosity_level(options["verbosity"])}, self.stderr)
-        service = Service(nats_url=nats, queue_group=queue_group, workers=workers)
+        service = Service(nats_url=nats, queue_group=queue_group, workers=workers, relay=not no_relay)
         logger.info(
             "Starting RES service (django-res %s) for %s, NATS %s; quit with CONTROL-C",
             __version__, ", ".join(service.patterns) or "no resources", ", ".join(service.servers),

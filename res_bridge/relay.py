@@ -1,0 +1,292 @@
+"""The relay: outbox rows become RES events on NATS, in commit order, each sent once.
+
+    relay = Relay(nc)            # a connected nats-py client
+    await relay.start()          # on the running loop
+    await relay.drain()          # everything committed so far is on NATS
+    await relay.stop()
+
+A pass claims the oldest rows (``RELAY_BATCH_SIZE``), turns them into messages (the events the signals
+attached, or :class:`res_bridge.events.Captured` for the rest), publishes them, waits until NATS has
+them (a round trip through the server), and only then deletes the rows. Several relays may run at once:
+on PostgreSQL a pass locks its rows (``FOR UPDATE SKIP LOCKED``) in a transaction that ends after the
+delete, and gives way when another relay holds older rows; on SQLite a pass marks its rows claimed in
+one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that died) is taken over.
+A relay that dies between publishing and deleting leaves its rows to be sent again: at least once.
+
+The relay wakes on ``NOTIFY res_bridge_outbox`` on PostgreSQL (psycopg's ``notifies()``) and polls
+every ``RELAY_POLL_INTERVAL`` on SQLite. While NATS is unreachable the rows wait; a failed pass (the
+database or NATS gone) is logged and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from django.db import connections, transaction
+
+from res_protocol import dumps
+
+from .conf import bridge_settings
+from .events import Captured, query_subject
+from .models import OutboxEntry
+from .publisher import round_trip
+from .registry import Registry, registry
+from .triggers import CHANNEL, OUTBOX
+
+logger = logging.getLogger(__name__)
+
+#: Seconds after which a SQLite claim is taken to belong to a relay that died.
+CLAIM_TIMEOUT = 30.0
+#: Seconds NATS has to confirm a pass.
+CONFIRM_TIMEOUT = 5.0
+#: Seconds between passes on PostgreSQL when no notification comes (a safety net).
+PG_POLL_INTERVAL = 1.0
+
+COLUMNS = "id, tbl, row_key, op, old, new, messages"
+
+PG_CLAIM = f"""
+WITH head AS (SELECT min(id) AS first FROM {OUTBOX})
+SELECT {", ".join("o." + c.strip() for c in COLUMNS.split(","))}, head.first
+FROM {OUTBOX} o, head ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED
+"""
+
+#: Set before a relay deletes what it sent (PostgreSQL): no marker of lost rows, and no wait for the disk.
+RELAY_DELETING = (
+    "SELECT set_config('res_bridge.relay', 'on', true), set_config('synchronous_commit', 'off', true)"
+)
+
+SQLITE_CLAIM = f"""
+UPDATE {OUTBOX} SET claimed = %s
+WHERE id IN (
+    SELECT id FROM {OUTBOX} WHERE claimed IS NULL OR claimed < %s ORDER BY id LIMIT %s
+) AND NOT EXISTS (SELECT 1 FROM {OUTBOX} WHERE claimed >= %s)
+RETURNING {COLUMNS}
+"""
+
+
+class Relay:
+    """Sends the outbox of database ``using`` over ``nc`` (see the module docstring)."""
+
+    def __init__(self, nc: Any, using: str = "default", reg: Registry = registry) -> None:
+        self.nc = nc
+        self.using = using
+        self.registry = reg
+        self.sent = 0  # rows sent by this relay
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._wake = asyncio.Event()
+        self._passed = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+
+    @property
+    def vendor(self) -> str:
+        return connections[self.using].vendor
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="res-relay")
+        self._tasks = [asyncio.ensure_future(self._run())]
+        if self.vendor == "postgresql":
+            self._tasks.append(asyncio.ensure_future(self._listen()))
+
+    async def stop(self) -> None:
+        """Finish the pass under way and stop."""
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._executor is not None:
+            await self._db(self._close)
+            self._executor.shutdown(wait=False)
+        self._tasks = []
+
+    def wake(self) -> None:
+        """Run a pass now (NATS is back, or rows were committed)."""
+        self._wake.set()
+
+    async def drain(self, timeout: float = CONFIRM_TIMEOUT) -> bool:  # noqa: ASYNC109 - a bound, not a cancel
+        """Wait until every row committed before the call has been sent (by any relay).
+
+        False if that took longer than ``timeout`` or the database failed (logged)."""
+        try:
+            async with asyncio.timeout(timeout):
+                last = await self._db(self._last_id)
+                while last is not None and await self._db(self._pending, last):
+                    self._passed.clear()
+                    self._wake.set()
+                    await self._passed.wait()
+            return True
+        except TimeoutError:
+            return False
+        except Exception as e:  # noqa: BLE001 - the database failed: the relay retries on its own
+            logger.warning("outbox relay: cannot read the outbox (%s); retrying", e)
+            await self._db(self._close)
+            return False
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        interval = PG_POLL_INTERVAL if self.vendor == "postgresql" else bridge_settings.RELAY_POLL_INTERVAL
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                sent = await self._db(self._pass) if self.nc.is_connected else 0
+                failures = 0
+            except Exception as e:  # noqa: BLE001 - the database or NATS failed: log, wait, retry
+                failures += 1
+                sent = 0
+                logger.warning("outbox relay: pass failed (%s); retrying", e)
+                await self._db(self._close)
+            self._passed.set()
+            if sent >= bridge_settings.RELAY_BATCH_SIZE:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(interval * 2**failures, 5.0))
+
+    async def _listen(self) -> None:
+        """Wake the relay on every notification; reconnect when the listening connection fails."""
+        import psycopg
+
+        params = {
+            k: v
+            for k, v in connections[self.using].get_connection_params().items()
+            if k not in ("cursor_factory", "context", "prepare_threshold", "server_side_binding")
+        }
+        while not self._stopping:
+            try:
+                async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake.set()  # catch up on what was committed before listening
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except psycopg.Error as e:
+                logger.warning("outbox relay: listening for notifications failed (%s); retrying", e)
+                await asyncio.sleep(1)
+
+    async def _db(self, func: Any, *args: Any) -> Any:
+        return await self._loop.run_in_executor(self._executor, func, *args)  # type: ignore[union-attr]
+
+    # -- on the relay's thread --------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        connections[self.using].close()
+
+    def _last_id(self) -> int | None:
+        return OutboxEntry.objects.using(self.using).order_by("-id").values_list("id", flat=True).first()
+
+    def _pending(self, last: int) -> bool:
+        return OutboxEntry.objects.using(self.using).filter(id__lte=last).exists()
+
+    def _pass(self) -> int:
+        """Claim, send and delete one batch; return how many rows it held."""
+        connection = connections[self.using]
+        size = bridge_settings.RELAY_BATCH_SIZE
+        if not OutboxEntry.objects.using(self.using).exists():
+            return 0
+        if connection.vendor == "postgresql":
+            with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                cursor.execute(PG_CLAIM, [size])
+                rows = cursor.fetchall()
+                if not rows or rows[0][0] != rows[0][-1]:
+                    return 0  # empty, or another relay holds older rows
+                self._send(rows)
+                # the delete need not wait for the disk: lost in a crash, the rows are only sent again
+                cursor.execute(RELAY_DELETING)
+                cursor.execute(f"DELETE FROM {OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
+            return len(rows)
+        now = time.time()
+        with connection.cursor() as cursor:
+            cursor.execute(SQLITE_CLAIM, [now, now - CLAIM_TIMEOUT, size, now - CLAIM_TIMEOUT])
+            rows = sorted(cursor.fetchall())
+        if not rows:
+            return 0
+        ids = ", ".join(str(row[0]) for row in rows)
+        try:
+            self._send(rows)
+        except BaseException:
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {OUTBOX} SET claimed = NULL WHERE id IN ({ids})")
+            raise
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {OUTBOX} WHERE id IN ({ids})")
+        return len(rows)
+
+    def _send(self, rows: list[tuple]) -> None:
+        messages = self.messages([_entry(row) for row in rows])
+        future = asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop)  # type: ignore[arg-type]
+        try:
+            future.result(CONFIRM_TIMEOUT + 1)
+        except BaseException:
+            future.cancel()
+            raise
+        self.sent += len(rows)
+
+    def messages(self, entries: list[OutboxEntry]) -> list[tuple[str, bytes]]:
+        """The messages for a batch of outbox rows, in order."""
+        captured = Captured(self.registry)
+        messages: list[tuple[str, bytes]] = []
+        for entry in entries:
+            if entry.messages is None:
+                captured.add(entry)
+                continue
+            messages += captured.close()
+            messages += [(subject, (data or "").encode()) for subject, data in entry.messages]
+        return messages + captured.close()
+
+    async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
+        for subject, data in messages:
+            if subject.endswith(".query") and subject.startswith("event."):
+                data = dumps({"subject": query_subject(subject[6:-6])})
+            await self.nc.publish(subject, data)
+        await round_trip(self.nc, CONFIRM_TIMEOUT)
+
+
+def _entry(row: tuple) -> OutboxEntry:
+    """An outbox row read with raw SQL (JSON columns may come as text)."""
+    old, new, messages = (json.loads(v) if isinstance(v, str) else v for v in row[4:7])
+    return OutboxEntry(id=row[0], table=row[1], key=row[2], op=row[3], old=old, new=new, messages=messages)
+
+
+def run(nats_url: str | None = None, using: str = "default") -> None:
+    """Run a relay alone until SIGINT or SIGTERM (``manage.py resoutbox relay``)."""
+    import signal
+
+    import nats
+
+    from .conf import server_urls
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        relay: Relay | None = None
+
+        async def reconnected() -> None:
+            if relay is not None:
+                relay.wake()
+
+        nc = await nats.connect(
+            servers=server_urls(nats_url) if nats_url else bridge_settings.nats_servers,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            reconnected_cb=reconnected,
+            name="res_bridge relay",
+        )
+        relay = Relay(nc, using)
+        await relay.start()
+        logger.info("outbox relay sending the outbox of %r on %s", using, nc.connected_url.netloc)
+        await stop.wait()
+        await relay.stop()
+        await nc.close()
+
+    asyncio.run(main())
