@@ -221,7 +221,7 @@ class Relay:
         return len(rows)
 
     def _send(self, rows: list[tuple]) -> None:
-        messages = self.messages([_entry(row) for row in rows])
+        messages = outgoing([_entry(row) for row in rows], self.registry)
         future = asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop)  # type: ignore[arg-type]
         try:
             future.result(CONFIRM_TIMEOUT + 1)
@@ -230,24 +230,29 @@ class Relay:
             raise
         self.sent += len(rows)
 
-    def messages(self, entries: list[OutboxEntry]) -> list[tuple[str, bytes]]:
-        """The messages for a batch of outbox rows, in order."""
-        captured = Captured(self.registry)
-        messages: list[tuple[str, bytes]] = []
-        for entry in entries:
-            if entry.messages is None:
-                captured.add(entry)
-                continue
-            messages += captured.close()
-            messages += [(subject, (data or "").encode()) for subject, data in entry.messages]
-        return messages + captured.close()
-
     async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
         for subject, data in messages:
-            if subject.endswith(".query") and subject.startswith("event."):
-                data = dumps({"subject": query_subject(subject[6:-6])})
             await self.nc.publish(subject, data)
         await round_trip(self.nc, CONFIRM_TIMEOUT)
+
+
+def outgoing(entries: list[OutboxEntry], reg: Registry = registry) -> list[tuple[str, bytes]]:
+    """The messages to send for a batch of outbox rows, in order; query events get a fresh subject."""
+    captured = Captured(reg)
+    messages: list[tuple[str, bytes]] = []
+    for entry in entries:
+        if entry.messages is None:
+            captured.add(entry)
+            continue
+        messages += captured.close()
+        messages += [(subject, (data or "").encode()) for subject, data in entry.messages]
+    messages += captured.close()
+    return [
+        (subject, dumps({"subject": query_subject(subject[6:-6])}))
+        if subject.startswith("event.") and subject.endswith(".query")
+        else (subject, data)
+        for subject, data in messages
+    ]
 
 
 def _entry(row: tuple) -> OutboxEntry:

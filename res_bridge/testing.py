@@ -30,7 +30,9 @@ from django.test import TestCase
 from res_protocol import decode_response, dumps, errors, loads, split_rid
 
 from . import publisher as publisher_module
+from .models import OutboxEntry
 from .registry import Registry, registry
+from .relay import outgoing
 from .requests import ResourceResponse
 from .service import Service
 
@@ -161,15 +163,20 @@ def _decode(data: bytes) -> Any:
 
 
 @contextlib.contextmanager
-def capture_events(using: str = DEFAULT_DB_ALIAS) -> Iterator[list[tuple[str, Any]]]:
-    """Hold what the block publishes instead of sending it; the list is filled when the block ends.
+def capture_events(
+    using: str = DEFAULT_DB_ALIAS, registry: Registry = registry
+) -> Iterator[list[tuple[str, Any]]]:
+    """Hold what the block sends instead of sending it; the list is filled when the block ends.
 
-    Each message is ``(subject, decoded payload or None)``. Events go out when a transaction commits; in a
-    ``TestCase`` (one transaction per test, never committed), the on-commit callbacks the block registered
-    run at its end as if it committed.
+    Each message is ``(subject, decoded payload or None)``: what the block publishes directly, then what
+    the relay would send for the outbox rows the block wrote (README, "Change capture").
+    In a ``TestCase`` (one transaction per test, never committed), the on-commit callbacks the block
+    registered run at its end as if it committed.
     """
     held: list[tuple[str, bytes]] = []
     events: list[tuple[str, Any]] = []
+    outbox = OutboxEntry.objects.using(using).order_by("id")
+    last = outbox.values_list("id", flat=True).last() or 0
     try:
         with (
             publisher_module.publisher.capture(held),
@@ -177,4 +184,5 @@ def capture_events(using: str = DEFAULT_DB_ALIAS) -> Iterator[list[tuple[str, An
         ):
             yield events
     finally:
+        held += outgoing(list(outbox.filter(id__gt=last)), registry)
         events.extend((subject, _decode(data)) for subject, data in held)
