@@ -30,7 +30,7 @@ from tests.support import NatsServer, free_port, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EVERYTHING = ["library.>"]
+EVERYTHING = ["library.>", "store.>"]
 
 
 def ref(model: str, pk: int) -> dict:
