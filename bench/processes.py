@@ -20,11 +20,15 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def start_gateway(
-    nats_url: str, command: str | None = None, config: dict[str, Any] | None = None
+    nats_url: str,
+    command: str | None = None,
+    config: dict[str, Any] | None = None,
+    workers: int | None = None,
 ) -> tuple[Process, int]:
     """Start the gateway and wait until it listens; the process and its port.
 
-    ``config`` holds resgate's JSON keys for ``rungateway``; another ``command`` takes its own flags.
+    ``config`` holds resgate's JSON keys and ``workers`` the ``--workers`` flag for ``rungateway``; another
+    ``command`` takes its own flags.
     """
     port = free_port()
     env = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "RES_GATEWAY": json.dumps(config or {})}
@@ -32,9 +36,10 @@ def start_gateway(
         args = shlex.split(command.format(nats=nats_url, port=port))
         gateway = Process(args, env=env)
     else:
-        gateway = manage(
-            "rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env
-        )
+        flags = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
+        if workers is not None:
+            flags += ["--workers", str(workers)]
+        gateway = manage("rungateway", *flags, env=env)
     return gateway.wait_listening(port, timeout=30), port
 
 
