@@ -26,6 +26,7 @@ from channels.routing import get_default_application
 from . import metrics
 from .conf import GatewaySettings
 from .gateway import get_gateway, stop_gateway
+from .memory import trim_heap_forever
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.soc
         )
     )
     get_gateway()  # connect to NATS now rather than on the first request
+    trimming = asyncio.ensure_future(trim_heap_forever())
     metrics_server = await start_metrics_server(config)
     # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
     for sig in STOP_SIGNALS:
@@ -211,6 +213,7 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.soc
     try:
         await server.serve(sockets=[sock])
     finally:
+        trimming.cancel()
         await _finish(metrics_server)
 
 
