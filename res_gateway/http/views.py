@@ -195,14 +195,15 @@ class ResourceView(APIView):
         view.cors_header = {key: [value] for key, value in common.headers.items()}
         metrics.http_request(view.method)
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
+        conn = Connection(gateway)
         try:
-            meta, denied = await view.check_access(Connection(gateway), rid, lambda access: access.get)
-            response = view.outcome_response(denied or Outcome(content=tree, meta=meta), Meta())
+            response = view.outcome_response(await view.read_cached(conn, rid), Meta())
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, path)
             response = view.error_response(errors.INTERNAL_ERROR, {})
         finally:
             gateway.cache.release(held)
+            await conn.close()
         await send_response(response, send)
         return True
 
@@ -369,6 +370,19 @@ class ResourceView(APIView):
         finally:
             if not loading.done():
                 _quiet_cancel(loading)
+
+    async def read_cached(self, conn: Connection, rid: str) -> Outcome:
+        """Access, then the tree as the cache holds it once the reply and the events sent before it are in."""
+        meta, denied = await self.check_access(conn, rid, lambda access: access.get)
+        if denied is not None:
+            return denied
+        tree = cached_tree(rid)
+        if tree is None:  # it changed meanwhile to reference what is not cached
+            try:
+                tree = await conn.load(rid)
+            except ResError as e:
+                return Outcome(error=e, meta=meta)
+        return Outcome(content=tree, meta=meta)
 
     async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:
         """Access that must allow the method, then the call (``isHttp``)."""

@@ -117,3 +117,22 @@ async def test_access_meta_applies_to_a_cached_tree(http, service):
     service.auto(f"access.{name}", moved)
     redirect = await client.get(path, follow_redirects=False)
     assert (redirect.status_code, redirect.headers["location"], redirect.content) == (302, "/x", b"")
+
+
+async def test_events_sent_before_the_access_reply_are_in_the_read(http, service):
+    seen: Counter[str] = Counter()
+    path = tree(service, seen, {"result": {"get": True}})
+    name = path.removeprefix("/api/").replace("/", ".")
+    client = http(**CACHED)
+    assert (await client.get(path)).status_code == 200
+    service.auto(f"get.{name}.new", {"result": {"model": {"fresh": True}}})
+
+    async def change_then_grant(req: Any) -> None:
+        await service.publish_change(f"{name}.child", {"n": 3})
+        await service.publish_change(name, {"extra": {"rid": f"{name}.new"}})  # not cached yet
+        await req.respond({"result": {"get": True}})
+
+    service.auto(f"access.{name}", change_then_grant)
+    body = (await client.get(path)).json()
+    assert body["child"]["model"]["n"] == 3
+    assert body["extra"] == {"href": path + "/new", "model": {"fresh": True}}
