@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import gc
 import logging
@@ -41,6 +43,7 @@ NORMAL_CLOSURE = 1000
 #: Seconds workers get to stop once asked, before they are killed.
 WORKER_STOP_GRACE = 3 * CLOSE_GRACE + 1
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+PR_SET_PDEATHSIG = 1
 
 ASGIApp = Any
 
@@ -82,6 +85,7 @@ def _serve_workers(app: ASGIApp, config: GatewaySettings, sockets: list[socket.s
     """Fork a worker per socket and wait for them; SIGINT, SIGTERM or one worker stopping stops them all."""
     pids: dict[int, int] = {}
     stopping: list[float] = []
+    parent = os.getpid()
 
     def stop(*_: object) -> None:
         if not stopping:
@@ -94,7 +98,7 @@ def _serve_workers(app: ASGIApp, config: GatewaySettings, sockets: list[socket.s
     for index in range(len(sockets)):
         pid = os.fork()
         if pid == 0:
-            _run_worker(app, config, sockets, index)
+            _run_worker(app, config, sockets, index, parent)
         pids[pid] = index
     for sock in sockets:
         sock.close()
@@ -122,13 +126,24 @@ def _serve_workers(app: ASGIApp, config: GatewaySettings, sockets: list[socket.s
         raise WorkerFailed(failed)
 
 
-def _run_worker(app: ASGIApp, config: GatewaySettings, sockets: list[socket.socket], index: int) -> None:
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM when the command dies, even killed (Linux); stop now if it is gone."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _run_worker(
+    app: ASGIApp, config: GatewaySettings, sockets: list[socket.socket], index: int, parent: int
+) -> None:
     """The forked worker ``index``: serve on its own socket until stopped, then leave the process."""
     code = 0
     try:
         for sig in STOP_SIGNALS:  # until uvicorn installs its own handlers, a signal just ends the worker
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        _stop_with_parent(parent)
         for other in sockets:
             if other is not sockets[index]:
                 other.close()

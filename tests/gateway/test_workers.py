@@ -114,6 +114,16 @@ async def test_a_worker_that_dies_stops_the_others(rungateway: StartGateway) -> 
     assert not alive(pids)
 
 
+def test_workers_stop_when_the_command_is_killed(rungateway: StartGateway) -> None:
+    gateway = rungateway("--workers", "2")
+    pids = workers(gateway, 2)
+    os.kill(gateway.process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pids)
+
+
 def test_default_is_one_worker_per_core() -> None:
     port = free_port()
     process = manage("rungateway", "-i", "127.0.0.1", "-p", str(port), env={"RES_GATEWAY": "{}"})
