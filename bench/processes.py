@@ -84,11 +84,16 @@ class CpuMeter:
         return "CPU s used: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
 
 
-def rss_bytes(pgid: int) -> int:
-    """The resident memory of every process in the group."""
+def rss_bytes(pgid: int, field: str = "VmRSS:", file: str = "status") -> int:
+    """The resident memory of every process in the group (a page shared by forked workers counts in each)."""
     total = 0
     for pid in group_pids(pgid):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 total += int(line.split()[1]) * 1024
     return total
+
+
+def pss_bytes(pgid: int) -> int:
+    """The proportional resident memory of the group: a page shared by n processes counts 1/n in each."""
+    return rss_bytes(pgid, "Pss:", "smaps_rollup")

@@ -3,7 +3,8 @@
 Starts its own nats-server (from the wheel), the gateway and the publishing service of ``fanout.py``, and
 Node clients (``ws_clients.js``). Each phase runs on a gateway started afresh. Prints:
 
-- idle RSS: the gateway's resident memory once it listens and is connected, before any client;
+- idle RSS: the gateway's resident memory once it listens and is connected, before any client (and its
+  PSS, which counts the pages forked workers share once);
 - memory burst: ``--burst-connections`` connections open at once, each subscribing ``--burst-subs``
   of ``--burst-models`` models (all its requests sent at once); the gateway's RSS ``--settle`` seconds
   later, minus idle, per connection;
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fanout import HERE, Publisher, Workers  # noqa: E402
-from bench.processes import CpuMeter, group_pids, rss_bytes, start_gateway  # noqa: E402
+from bench.processes import CpuMeter, group_pids, pss_bytes, rss_bytes, start_gateway  # noqa: E402
 from tests.support import NatsServer  # noqa: E402
 
 
@@ -86,7 +87,9 @@ async def memory(args: argparse.Namespace) -> None:
     async with Sitting(args) as s:
         await asyncio.sleep(1)
         idle = rss_bytes(s.gateway.pid)
-        print(f"idle RSS: {idle / 2**20:,.1f} MiB", flush=True)
+        print(
+            f"idle RSS: {idle / 2**20:,.1f} MiB (PSS {pss_bytes(s.gateway.pid) / 2**20:,.1f} MiB)", flush=True
+        )
         models = [f"bench.mem.{i}" for i in range(args.burst_models)]
         lists = [
             [models[(c * 7 + k * 101) % len(models)] for k in range(args.burst_subs)]
