@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from tests.support import Process, free_port, manage
+from tests.support import Process, free_port, manage, processes
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -45,16 +45,7 @@ def start_gateway(
 
 def group_pids(pgid: int) -> list[int]:
     """Every live process in the process group (the gateway and any worker it forked)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                pids.append(int(entry))
-    return pids
+    return [pid for pid, fields in processes().items() if int(fields[2]) == pgid]
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,21 +15,12 @@ from django.core.management import CommandError, call_command
 from res_gateway.server import default_workers
 from tests.gateway.running import RunningGateway, StartGateway, rungateway_fixture  # noqa: F401
 from tests.harness import Client
-from tests.support import free_port, manage, wait_for_port
+from tests.support import free_port, manage, processes, wait_for_port
 
 
 def children(pid: int) -> list[int]:
     """The live child processes of ``pid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    return [child for child, fields in processes().items() if int(fields[1]) == pid and fields[0] != "Z"]
 
 
 def workers(gateway: RunningGateway, count: int) -> list[int]:
