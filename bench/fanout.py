@@ -11,8 +11,8 @@ several Node processes (``bench/ws_clients.js``), so the load generator is not t
 - subscriptions/s on resource cache misses and on cache hits;
 - gateway RSS per connection holding 10 subscriptions.
 
-Run: ``.venv/bin/python bench/fanout.py [--clients 1000] [--workers 4] ...`` (figures only, no assertions;
-``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
+Run: ``.venv/bin/python bench/fanout.py [--clients 1000] [--workers 4] [--gateway-workers N] ...`` (figures
+only, no assertions; ``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ async def measure_events(
 
 async def run(args: argparse.Namespace) -> None:
     nats_server = NatsServer()
-    gateway, port = start_gateway(nats_server.url, args.gateway)
+    gateway, port = start_gateway(nats_server.url, args.gateway, workers=args.gateway_workers)
     url = f"ws://127.0.0.1:{port}/"
     publisher = Publisher()
     await publisher.start(nats_server.url)
@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument("--sub-resources", type=int, default=2000, help="distinct resources subscribed")
     parser.add_argument("--sub-connections", type=int, default=100, help="connections sharing them")
     parser.add_argument("--rss-connections", type=int, default=1000)
+    parser.add_argument("--gateway-workers", type=int, default=None, help="rungateway --workers")
     parser.add_argument("--gateway", help="another gateway's command line, with {nats} and {port}")
     args = parser.parse_args()
     if not (HERE / "node_modules").is_dir():

@@ -6,16 +6,19 @@ get requests. Then ``--concurrency`` keep-alive connections (a tiny asyncio clie
 stays cheap) send ``--requests`` GETs of one model with a reference (bounded by ``--seconds``). Prints
 requests/s, p50/p99 latency, the gateway's CPU time per request, statuses, and how many get and access
 requests reached the service (a cached resource is fetched once; access is asked per HTTP request, as
-resgate does). The load generator shares the machine's cores with the gateway: the figures are a floor.
+resgate does). With ``--wrk`` the load comes from ``wrk`` (one thread, ``--concurrency`` connections, for
+``--seconds``) instead. The load generator shares the machine's cores with the gateway: the figures are a
+floor.
 
-Run: ``.venv/bin/python bench/http_get.py [--concurrency 50] [--requests 5000] [--seconds 60]``
-(``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
+Run: ``.venv/bin/python bench/http_get.py [--concurrency 50] [--requests 5000] [--seconds 60] [--wrk]
+[--gateway-workers N]`` (``--gateway COMMAND`` measures another gateway: see ``bench/processes.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import sys
 import time
@@ -98,21 +101,52 @@ async def load(url: str, concurrency: int, requests: int, seconds: float, gatewa
     print(f"  gateway CPU {cpu * 1000 / max(done, 1):.2f} ms per request; statuses: {dict(statuses)}")
 
 
+async def load_wrk(url: str, concurrency: int, seconds: float, gateway_pid: int) -> None:
+    """The same load from ``wrk`` (one thread): requests/s, latency and the gateway's CPU per request."""
+    wrk = ["wrk", "-t1", f"-c{concurrency}", "--latency", f"{url}/api/bench/model"]
+    warm = await asyncio.create_subprocess_exec(*wrk[:-1], "-d1s", wrk[-1], stdout=asyncio.subprocess.DEVNULL)
+    await warm.wait()
+    pids = group_pids(gateway_pid)
+    cpu_before = cpu_seconds(pids)
+    proc = await asyncio.create_subprocess_exec(
+        *wrk[:-1], f"-d{seconds:g}s", wrk[-1], stdout=asyncio.subprocess.PIPE
+    )
+    out = (await proc.communicate())[0].decode()
+    cpu = cpu_seconds(pids) - cpu_before
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    print(f"wrk GET /api/bench/model, {concurrency} connections: {done} requests in {seconds:g} s")
+    print(f"  {rate:,.0f} requests/s; latency p50 {p50}, p99 {p99}")
+    per = cpu / max(done, 1)
+    print(f"  gateway CPU {per * 1000:.3f} ms per request ({per * 10_000:.2f} s per 10,000); "
+          f"non-2xx: {errors.group(1) if errors else 0}")  # fmt: skip
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--wrk", action="store_true", help="load from wrk (for --seconds) instead")
+    parser.add_argument("--gateway-workers", type=int, default=None, help="rungateway --workers")
     parser.add_argument("--gateway", help="another gateway's command line, with {nats} and {port}")
     args = parser.parse_args()
 
     nats_server = NatsServer()
-    gateway, port = start_gateway(nats_server.url, args.gateway, {"unsubscribeDelay": 60})
+    gateway, port = start_gateway(
+        nats_server.url, args.gateway, {"unsubscribeDelay": 60}, workers=args.gateway_workers
+    )
     url = f"http://127.0.0.1:{port}"
     seen: Counter[str] = Counter()
     nc = await serve(nats_server.url, seen)
     try:
-        await load(url, args.concurrency, args.requests, args.seconds, gateway.pid)
+        if args.wrk:
+            await load_wrk(url, args.concurrency, args.seconds, gateway.pid)
+        else:
+            await load(url, args.concurrency, args.requests, args.seconds, gateway.pid)
         print(f"  service saw {seen['get']} get and {seen['access']} access requests")
     finally:
         await nc.close()

@@ -15,17 +15,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support import Process, free_port, manage
+from tests.support import Process, free_port, manage, processes
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def start_gateway(
-    nats_url: str, command: str | None = None, config: dict[str, Any] | None = None
+    nats_url: str,
+    command: str | None = None,
+    config: dict[str, Any] | None = None,
+    workers: int | None = None,
 ) -> tuple[Process, int]:
     """Start the gateway and wait until it listens; the process and its port.
 
-    ``config`` holds resgate's JSON keys for ``rungateway``; another ``command`` takes its own flags.
+    ``config`` holds resgate's JSON keys and ``workers`` the ``--workers`` flag for ``rungateway``; another
+    ``command`` takes its own flags.
     """
     port = free_port()
     env = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "RES_GATEWAY": json.dumps(config or {})}
@@ -33,24 +37,16 @@ def start_gateway(
         args = shlex.split(command.format(nats=nats_url, port=port))
         gateway = Process(args, env=env)
     else:
-        gateway = manage(
-            "rungateway", "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), env=env
-        )
+        flags = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
+        if workers is not None:
+            flags += ["--workers", str(workers)]
+        gateway = manage("rungateway", *flags, env=env)
     return gateway.wait_listening(port, timeout=30), port
 
 
 def group_pids(pgid: int) -> list[int]:
     """Every live process in the process group (the gateway and any worker it forked)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                pids.append(int(entry))
-    return pids
+    return [pid for pid, fields in processes().items() if int(fields[2]) == pgid]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -80,12 +76,12 @@ class CpuMeter:
         return "CPU s used: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
 
 
-def rss_bytes(pgid: int) -> int:
-    """The resident memory of every process in the group."""
+def rss_bytes(pgid: int, field: str = "VmRSS:", file: str = "status") -> int:
+    """The resident memory of every process in the group (a page shared by forked workers counts in each)."""
     total = 0
     for pid in group_pids(pgid):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 total += int(line.split()[1]) * 1024
     return total
 
@@ -102,3 +98,8 @@ def start_relay(database_url: str, nats_url: str) -> Process:
         time.sleep(0.1)
     process.stop()
     raise RuntimeError(f"the relay did not start:\n{process.output()}")
+
+
+def pss_bytes(pgid: int) -> int:
+    """The proportional resident memory of the group: a page shared by n processes counts 1/n in each."""
+    return rss_bytes(pgid, "Pss:", "smaps_rollup")

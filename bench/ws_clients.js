@@ -3,8 +3,9 @@
 //   node ws_clients.js ws://127.0.0.1:PORT/
 //
 // Commands, one JSON object a line on stdin; each is answered by one JSON line on stdout:
-//   {"op": "open", "rids": [[rid, ...], ...], "wait": s}   open one connection per list, subscribe each to its
-//       rids one after another; answers {"opened", "subscribed", "errors", "seconds"}
+//   {"op": "open", "rids": [[rid, ...], ...], "wait": s, "pipeline": false}   open one connection per list,
+//       subscribe each to its rids one after another (all at once with "pipeline": true); answers
+//       {"opened", "subscribed", "errors", "seconds"}
 //   {"op": "arm", "event": "bench.model.change"}            count that event from now on; answers {"armed"}
 //   {"op": "collect", "count": n, "wait": s}                 wait until every armed connection saw n events
 //       (or s seconds passed); answers {"received", "lost", "duplicated", "reordered", "hist", "last"}
@@ -51,7 +52,7 @@ function onEvent(state, data) {
 	state.received++;
 }
 
-function connect(rids) {
+function connect(rids, pipeline) {
 	return new Promise(resolve => {
 		const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
 		const conn = { ws, nextId: 1, pending: new Map(), state: null };
@@ -74,9 +75,13 @@ function connect(rids) {
 		ws.on('open', async () => {
 			conns.push(conn);
 			await request('version', { protocol: '1.2.3' });
-			for (const rid of rids) {
-				const msg = await request('subscribe.' + rid);
-				msg.error ? result.errors++ : result.subscribed++;
+			const count = msg => (msg.error ? result.errors++ : result.subscribed++);
+			if (pipeline) {
+				(await Promise.all(rids.map(rid => request('subscribe.' + rid)))).forEach(count);
+			} else {
+				for (const rid of rids) {
+					count(await request('subscribe.' + rid));
+				}
 			}
 			resolve(result);
 		});
@@ -86,7 +91,7 @@ function connect(rids) {
 
 async function open(cmd) {
 	const start = now();
-	const results = await withTimeout(Promise.all(cmd.rids.map(connect)), cmd.wait);
+	const results = await withTimeout(Promise.all(cmd.rids.map(rids => connect(rids, cmd.pipeline))), cmd.wait);
 	const seconds = (now() - start) / 1000;
 	const sum = key => (results || []).reduce((n, r) => n + r[key], 0);
 	return { opened: conns.length, subscribed: sum('subscribed'), errors: sum('errors'), seconds, timedOut: !results };

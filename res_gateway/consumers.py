@@ -40,6 +40,9 @@ class GatewayConsumer(AsyncConsumer):
     """One RES client over WebSocket; responses and events are written by the connection itself."""
 
     connection: Connection | None = None
+    #: No channel layer: the gateway reaches services over NATS only, and a layer would cost every WebSocket
+    #: a receive task (with channels-redis, a Redis poll) that nothing ever sends to.
+    channel_layer_alias = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The gateway uses no database: skip Channels' per-message close_old_connections thread hop.

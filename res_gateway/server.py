@@ -1,17 +1,26 @@
 """Serving the gateway: an ASGI server (uvicorn or daphne) on ``addr:port`` and the metrics endpoint.
 
 :func:`serve` blocks until SIGINT or SIGTERM, then shuts down gracefully: stop accepting, close the
-WebSockets (3 s grace), close the gateway's NATS connection, close the metrics endpoint.
+WebSockets (3 s grace), close the gateway's NATS connection, close the metrics endpoint. With several
+workers (uvicorn only), each is a forked process with its own gateway (NATS connection and cache) and its
+own listening socket on the one port (``SO_REUSEPORT``: the kernel spreads new connections over them),
+as several resgates on one NATS would be; worker ``k`` (from 0) serves its metrics on ``metricsPort + k``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import dataclasses
 import gc
 import logging
+import os
 import signal
 import socket
 import ssl
+import time
 from typing import Any
 
 from channels.routing import get_default_application
@@ -21,6 +30,7 @@ from django.conf import settings
 from . import metrics
 from .conf import GatewaySettings
 from .gateway import get_gateway, stop_gateway
+from .memory import trim_heap_forever
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +42,127 @@ BACKLOG = 2048
 YOUNG_COLLECTION_THRESHOLD = 10_000
 #: WebSocket close code daphne sends clients when the gateway shuts down (autobahn refuses 1001 there).
 NORMAL_CLOSURE = 1000
+#: Seconds workers get to stop once asked, before they are killed.
+WORKER_STOP_GRACE = 3 * CLOSE_GRACE + 1
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+PR_SET_PDEATHSIG = 1
 
 ASGIApp = Any
 
 
-def serve(config: GatewaySettings, application: ASGIApp | None = None) -> None:
-    """Serve ``application`` (default: ``settings.ASGI_APPLICATION``) with ``config.server`` until stopped."""
+class WorkerFailed(Exception):
+    """A worker process stopped on its own; the others were stopped too."""
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: one per core this process may run on, as resgate uses."""
+    return len(os.sched_getaffinity(0))
+
+
+def serve(config: GatewaySettings, application: ASGIApp | None = None, workers: int = 1) -> None:
+    """Serve ``application`` (default: ``settings.ASGI_APPLICATION``) with ``config.server`` until stopped.
+
+    ``workers`` above 1 forks that many uvicorn processes sharing the port (see the module's docstring).
+    """
     app = with_static_files(application or get_default_application())
     tune_garbage_collector()
     if config.server == "daphne":
         _serve_daphne(app, config)
+    elif workers > 1:
+        _serve_workers(app, config, [_bind(config, reuse_port=True) for _ in range(workers)])
     else:
-        import uvloop
+        _serve_one(app, config, _bind(config))
 
-        uvloop.run(_serve_uvicorn(app, config, _bind(config)))
+
+def _serve_one(app: ASGIApp, config: GatewaySettings, sock: socket.socket) -> None:
+    import uvloop
+
+    uvloop.run(_serve_uvicorn(app, config, sock))
+
+
+# --- workers ------------------------------------------------------------------------------------------
+
+
+def _serve_workers(app: ASGIApp, config: GatewaySettings, sockets: list[socket.socket]) -> None:
+    """Fork a worker per socket and wait for them; SIGINT, SIGTERM or one worker stopping stops them all."""
+    pids: dict[int, int] = {}
+    stopping: list[float] = []
+    parent = os.getpid()
+
+    def stop(*_: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic() + WORKER_STOP_GRACE)
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+
+    # A signal arriving while the workers start waits until every one of them can be told.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    for index in range(len(sockets)):
+        pid = os.fork()
+        if pid == 0:
+            _run_worker(app, config, sockets, index, parent)
+        pids[pid] = index
+    for sock in sockets:
+        sock.close()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    logger.info("Started %d workers (pids %s)", len(pids), ", ".join(map(str, pids)))
+    failed = ""
+    while pids:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            if stopping and time.monotonic() > stopping[0]:
+                for pid in pids:
+                    logger.error("Worker %d (pid %d) did not stop in time: killing it", pids[pid], pid)
+                    _signal(pid, signal.SIGKILL)
+                stopping[0] = float("inf")
+            time.sleep(0.05)
+            continue
+        index, code = pids.pop(pid), os.waitstatus_to_exitcode(status)
+        if not stopping:
+            failed = f"worker {index} (pid {pid}) stopped on its own (exit code {code})"
+            logger.error("%s; stopping the others", failed.capitalize())
+            stop()
+    if failed:
+        raise WorkerFailed(failed)
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM when the command dies, even killed (Linux); stop now if it is gone."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _run_worker(
+    app: ASGIApp, config: GatewaySettings, sockets: list[socket.socket], index: int, parent: int
+) -> None:
+    """The forked worker ``index``: serve on its own socket until stopped, then leave the process."""
+    code = 0
+    try:
+        for sig in STOP_SIGNALS:  # until uvicorn installs its own handlers, a signal just ends the worker
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        _stop_with_parent(parent)
+        for other in sockets:
+            if other is not sockets[index]:
+                other.close()
+        if config.metrics_port:
+            config = dataclasses.replace(config, metrics_port=config.metrics_port + index)
+        _serve_one(app, config, sockets[index])
+    except BaseException:
+        logger.exception("Worker %d failed", index)
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone, not yet reaped
+        os.kill(pid, sig)
 
 
 def with_static_files(app: ASGIApp) -> ASGIApp:
@@ -75,14 +192,23 @@ def tune_garbage_collector() -> None:
 # --- uvicorn ------------------------------------------------------------------------------------------
 
 
-def _bind(config: GatewaySettings) -> socket.socket:
-    """The API port's socket, bound before anything starts; ``""`` is every IPv4 and IPv6 interface."""
+def _bind(config: GatewaySettings, reuse_port: bool = False) -> socket.socket:
+    """The API port's socket, bound before anything starts; ``""`` is every IPv4 and IPv6 interface.
+
+    ``reuse_port`` lets several sockets of this user listen on the port, each given its share of connections.
+    """
     if not config.addr and socket.has_dualstack_ipv6():
         return socket.create_server(
-            ("::", config.port), family=socket.AF_INET6, backlog=BACKLOG, dualstack_ipv6=True
+            ("::", config.port),
+            family=socket.AF_INET6,
+            backlog=BACKLOG,
+            dualstack_ipv6=True,
+            reuse_port=reuse_port,
         )
     family = socket.AF_INET6 if ":" in config.addr else socket.AF_INET
-    return socket.create_server((config.addr, config.port), family=family, backlog=BACKLOG)
+    return socket.create_server(
+        (config.addr, config.port), family=family, backlog=BACKLOG, reuse_port=reuse_port
+    )
 
 
 async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.socket) -> None:
@@ -107,9 +233,10 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.soc
         )
     )
     get_gateway()  # connect to NATS now rather than on the first request
+    trimming = asyncio.ensure_future(trim_heap_forever())
     metrics_server = await start_metrics_server(config)
     # uvicorn re-raises the signal that stopped it once it is done; the rest of the shutdown runs first.
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     logger.info(
         "Listening on %s://%s; quit with CONTROL-C", "https" if config.tls else "http", _address(sock)
@@ -117,6 +244,7 @@ async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.soc
     try:
         await server.serve(sockets=[sock])
     finally:
+        trimming.cancel()
         await _finish(metrics_server)
 
 

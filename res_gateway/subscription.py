@@ -31,6 +31,11 @@ class Subscription:
     sent holds it any more). Events are applied as they come; while ``queue`` is a list they wait there.
     """
 
+    __slots__ = (
+        "conn", "rid", "cache_rid", "direct", "refs", "rs", "kind", "value", "error", "loading", "sent",
+        "deleted", "disposed", "queue", "holds", "access", "access_error", "access_task",
+    )  # fmt: skip
+
     def __init__(self, conn: Connection, rid: str, cache_rid: str) -> None:
         self.conn = conn
         self.rid = rid

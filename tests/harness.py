@@ -93,7 +93,8 @@ def run_gateway(nats_url: str, *, asgi_only: bool = False, **config: Any) -> Gat
         args += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"]
         process = Process(args, env=env, name="gateway")
     else:
-        process = manage("rungateway", "-i", "127.0.0.1", "-p", str(port), env=env, name="gateway")
+        args = ["-i", "127.0.0.1", "-p", str(port), "--workers", "1"]  # one cache, one set of metrics
+        process = manage("rungateway", *args, env=env, name="gateway")
     return GatewayProcess(port, config, process.wait_listening(port))
 
 

@@ -52,6 +52,18 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def processes() -> dict[int, list[str]]:
+    """Every live process: the fields of its ``/proc/<pid>/stat`` after the name (state, ppid, pgrp, ...)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                found[int(entry)] = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+    return found
+
+
 class Process:
     """A child process in its own process group, stopped (with its children) by :meth:`stop`."""
 

@@ -200,9 +200,13 @@ class EventSubscription:
 
     # --- loading ------------------------------------------------------------------------------------
 
+    def find(self, query: str) -> ResourceSubscription | None:
+        """The resource for a requested query if it is cached or loading; nothing is requested."""
+        return self.links.get(query) or (self.queries.get(query) if query else None)
+
     def load(self, query: str) -> ResourceSubscription:
         """The resource for a requested query: cached, loading, or requested now."""
-        rs = self.links.get(query) or (self.queries.get(query) if query else None)
+        rs = self.find(query)
         if rs is None:
             rs = ResourceSubscription(self, query)
             self.links[query] = rs
@@ -387,6 +391,24 @@ class Cache:
         if es.reaccesses != reaccesses and outcome is es.base:
             asyncio.get_running_loop().call_soon(subscriber.on_reaccess)
         return outcome
+
+    def cached(self, rid: str) -> ResourceSubscription | None:
+        """The resource for a cache rid if it is loaded now; nothing is requested."""
+        name, query = split_rid(rid)
+        es = self.event_subscriptions.get(name)
+        rs = es.find(query) if es is not None else None
+        return rs if rs is not None and rs.is_loaded else None
+
+    def hold(self, rids: Iterable[str]) -> list[EventSubscription]:
+        """Keep cached rids from eviction until :meth:`release`, as subscribing to each would."""
+        held = [self.event_subscriptions[split_rid(rid)[0]] for rid in rids]
+        for es in held:
+            es.acquire()
+        return held
+
+    def release(self, held: list[EventSubscription]) -> None:
+        for es in held:
+            es.release()
 
     def unsubscribe(self, rs: ResourceSubscription, subscriber: Subscriber) -> None:
         if subscriber in rs.subscribers:

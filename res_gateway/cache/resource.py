@@ -33,6 +33,19 @@ class Subscriber(Protocol):
 class ResourceSubscription:
     """A cached resource: the base resource of a name, or one normalized query of it."""
 
+    __slots__ = (
+        "es",
+        "query",
+        "is_query",
+        "kind",
+        "value",
+        "version",
+        "subscribers",
+        "resetting",
+        "dropped",
+        "loaded",
+    )
+
     def __init__(self, es: EventSubscription, query: str) -> None:
         self.es = es
         self.query = query  # the requested query while loading, the normalized one once loaded

@@ -4,7 +4,8 @@ Django's ASGI handler runs each request in its own thread-sensitive context and 
 the request signals and the response close through ``sync_to_async``: a dozen thread hops per request.
 The API needs none of it (no sessions, CSRF, users or database: services decide access), so requests
 below the API path go to :class:`ApiHandler`, which resolves the URL and awaits the view on the event
-loop. Every other request goes to the site's Django application unchanged.
+loop; a read of a resource the cache holds is answered before that (:meth:`ResourceView.serve_cached`).
+Every other request goes to the site's Django application unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.urls import set_script_prefix, set_urlconf
 
 from res_gateway.conf import gateway_settings
+
+from .views import ResourceView
 
 
 class ApiHandler(ASGIHandler):
@@ -53,7 +56,8 @@ def with_rest_bridge(site: Any) -> Any:
         api_path = gateway_settings.api_path
         # An API at the site root shares its paths with the site's pages, which need the middleware.
         if scope["type"] == "http" and api_path != "/" and scope["path"].startswith(api_path):
-            await api(scope, receive, send)
+            if not await ResourceView.serve_cached(scope, send):
+                await api(scope, receive, send)
         else:
             await site(scope, receive, send)
 

@@ -12,18 +12,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, resolve
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from res_gateway.conf import gateway_settings
-from res_gateway.connection import Connection, RequestInfo, ServiceReply
+from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTree, ServiceReply
 from res_gateway.gateway import get_gateway
 from res_gateway.metrics import metrics
-from res_protocol import errors, is_valid_rid
+from res_gateway.subscription import references
+from res_protocol import CID_TAG, errors, is_valid_rid
 from res_protocol.access import Access
 from res_protocol.codec import JSONDecodeError, dumps, loads
 from res_protocol.errors import ResError
@@ -107,6 +111,40 @@ def _access(reply: ServiceReply) -> Access | ResError:
         return e
 
 
+def cached_tree(rid: str) -> ResourceTree | None:
+    """``rid`` and every resource it references, as the cache holds them now; None unless all are loaded."""
+    cache = get_gateway().cache
+    tree = ResourceTree(rid, {}, {})
+    todo = [rid]
+    while todo:
+        key = todo.pop()
+        if key in tree.resources:
+            continue
+        rs = cache.cached(key)
+        if rs is None or CID_TAG in key:
+            return None
+        tree.resources[key] = Resource(rs.kind, rs.value)
+        todo.extend(references(rs.kind, rs.value))
+    return tree
+
+
+@lru_cache(maxsize=8)
+def mounted_at(urlconf: str, api_path: str) -> bool:
+    """Whether the site's URLconf sends ``api_path`` to :class:`ResourceView` (as ``api_urls()`` does)."""
+    try:
+        match = resolve(api_path + "x", urlconf)
+    except Resolver404:
+        return False
+    return getattr(match.func, "view_class", None) is ResourceView and match.kwargs.get("path") == "x"
+
+
+async def send_response(response: HttpResponseBase, send: Any) -> None:
+    """An API response (no cookies, no streaming) straight to ASGI, as Django's handler sends it."""
+    headers = [(key.encode("ascii"), value.encode("latin-1")) for key, value in response.items()]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})
+
+
 class ResourceView(APIView):
     """RES resources and methods over HTTP, for machines as resgate's JSON and for browsers as HTML."""
 
@@ -117,9 +155,61 @@ class ResourceView(APIView):
     http_method_names = ["get", "head", "post", "put", "patch", "delete", "options"]
 
     rid = ""
+    method = ""
+
+    @classmethod
+    async def serve_cached(cls, scope: dict[str, Any], send: Any) -> bool:
+        """Answer a plain ``GET``/``HEAD`` of a resource tree the cache holds straight to ASGI.
+
+        No URL resolution, Django request, DRF wrapping or temporary connection: only the access request
+        goes to the service, as for every read. False, with nothing sent or requested, when the full view
+        must answer (header auth, a browser's page, a path naming no RID, a CORS refusal, anything not
+        cached, a ``{cid}`` RID, the gateway not connected).
+        """
+        config = gateway_settings
+        raw = scope.get("raw_path")
+        if scope["method"] not in ("GET", "HEAD") or config.header_auth is not None or scope.get("root_path"):
+            return False
+        if not raw or not mounted_at(settings.ROOT_URLCONF, config.api_path):
+            return False
+        header = request_header(scope)
+        if config.browsable_api and wants_html(",".join(header.get("Accept", []))):
+            return False
+        common = cors(header.get("Origin", [None])[0], config.allow_origin, credentials=False)
+        try:
+            query = scope["query_string"].decode()
+        except UnicodeDecodeError:
+            return False
+        path = request_path(raw.decode("latin-1"))
+        if not common.allowed or path is None or path.endswith("/"):
+            return False
+        rid = path_to_rid(path, query, config.api_path)
+        gateway = get_gateway()
+        if rid is None or gateway.stopping or not gateway.mq.connected:
+            return False
+        tree = cached_tree(rid)
+        if tree is None:
+            return False
+        view = cls()
+        view.method, view.header, view.prefix, view.rid = scope["method"], header, config.api_path, rid
+        view.cors_header = {key: [value] for key, value in common.headers.items()}
+        metrics.http_request(view.method)
+        held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
+        conn = Connection(gateway)
+        try:
+            response = view.outcome_response(await view.read_cached(conn, rid), Meta())
+        except Exception:
+            logger.exception("HTTP API request failed: %s %s", view.method, path)
+            response = view.error_response(errors.INTERNAL_ERROR, {})
+        finally:
+            gateway.cache.release(held)
+            await conn.close()
+        await send_response(response, send)
+        return True
 
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.args, self.kwargs, self.headers = args, kwargs, {}
+        self.method = request.method or ""
         self.request = drf_request = self.initialize_request(request, *args, **kwargs)
         try:
             response = await self.respond(request, kwargs.get("path", ""))
@@ -281,6 +371,19 @@ class ResourceView(APIView):
             if not loading.done():
                 _quiet_cancel(loading)
 
+    async def read_cached(self, conn: Connection, rid: str) -> Outcome:
+        """Access, then the tree as the cache holds it once the reply and the events sent before it are in."""
+        meta, denied = await self.check_access(conn, rid, lambda access: access.get)
+        if denied is not None:
+            return denied
+        tree = cached_tree(rid)
+        if tree is None:  # it changed meanwhile to reference what is not cached
+            try:
+                tree = await conn.load(rid)
+            except ResError as e:
+                return Outcome(error=e, meta=meta)
+        return Outcome(content=tree, meta=meta)
+
     async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:
         """Access that must allow the method, then the call (``isHttp``)."""
         meta, denied = await self.check_access(conn, rid, lambda access: access.can_call(method))
@@ -310,7 +413,7 @@ class ResourceView(APIView):
         merge_header(header, meta.header)
         if outcome.error is not None:
             error = outcome.error
-            if error.code == errors.CODE_METHOD_NOT_FOUND and self.request.method in MAPPED_VERBS:
+            if error.code == errors.CODE_METHOD_NOT_FOUND and self.method in MAPPED_VERBS:
                 error = errors.METHOD_NOT_ALLOWED
             return self.error_response(error, header)
         if outcome.href:
@@ -318,7 +421,7 @@ class ResourceView(APIView):
             return ApiResponse(200, header)
         if outcome.content is None:
             return ApiResponse(204, header)
-        if self.request.method in ("GET", "HEAD"):
+        if self.method in ("GET", "HEAD"):
             return self.tree_response(outcome.content, header)
         return ApiResponse(200, header, dumps(outcome.content))
 
@@ -368,7 +471,7 @@ class ResourceView(APIView):
     def browsable(self) -> bool:
         return (
             gateway_settings.browsable_api
-            and self.request.method in ("GET", "HEAD")
+            and self.method in ("GET", "HEAD")
             and wants_html(",".join(getattr(self, "header", {}).get("Accept", [])))
         )
 

@@ -51,6 +51,8 @@ def rungateway_fixture(nats_url: str) -> Iterator[StartGateway]:
             flags = (*flags, "-i", "127.0.0.1", "-p", str(port))
         if metrics_port is not None:
             flags = (*flags, "-m", str(metrics_port))
+        if "--workers" not in flags:
+            flags = (*flags, "--workers", "1")  # one cache, one set of metrics (test_workers.py runs more)
         full_env = {"NATS_URL": nats_url, "RES_GATEWAY": "{}", "PYTHONUNBUFFERED": "1", **(env or {})}
         process = manage("rungateway", *flags, env=full_env)
         started.append(process)

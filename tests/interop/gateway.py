@@ -10,7 +10,7 @@ from tests.support import Process, free_port, manage
 def run_gateway(nats_url: str, port: int) -> Process:
     """``manage.py rungateway`` on ``port``, waited for until it listens; the caller stops it."""
     env = {"RES_GATEWAY": json.dumps({"unsubscribeDelay": 0}), "PYTHONUNBUFFERED": "1"}
-    args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port)]
+    args = ["--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), "--workers", "1"]
     return manage("rungateway", *args, env=env, name="interop-gateway").wait_listening(port, timeout=30)
 
 

@@ -21,6 +21,7 @@ def rungateway(request: pytest.FixtureRequest, nats_url: str) -> Iterator[tuple[
         "rungateway",
         "--nats", nats_url, "--addr", "127.0.0.1", "--port", str(port), "--metricsport", str(metrics_port),
         "--putmethod", "set", "--apipath", "/rest", "--apiencoding", "jsonflat", "--server", request.param,
+        "--workers", "1",
     )  # fmt: skip
     try:
         wait_for_port(port, proc=process.proc)

@@ -139,7 +139,17 @@ def topology(database_url: str, redis_url: str) -> Iterator[Topology]:
         gateways = []
         for name, node in (("gateway-a", nodes[0]), ("gateway-b", nodes[1])):
             port = free_port()
-            args = ("rungateway", "--addr", "127.0.0.1", "--port", str(port), "--nats", node.url)
+            args = (
+                "rungateway",
+                "--addr",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--nats",
+                node.url,
+                "--workers",
+                "1",
+            )
             processes.append(manage(*args, env={**env, "NATS_URL": node.url}, name=name))
             gateways.append(port)
         for port, process in zip(gateways, processes[2:], strict=True):

@@ -90,6 +90,13 @@ class Command(BaseCommand):
             "-c", "--config", metavar="FILE", help="Configuration file (JSON, resgate's keys)"
         )
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="Processes serving the port, each with its own cache and NATS connection "
+            f"(default: one per core, {server.default_workers()} here; 1 with daphne)",
+        )
         for flag in FLAGS:
             names = [flag.short, f"--{flag.name}"] if flag.short else [f"--{flag.name}"]
             if flag.kind == "bool":
@@ -115,6 +122,7 @@ class Command(BaseCommand):
             raise CommandError(str(e))
         if gateway.tls and not (gateway.cert_file and gateway.key_file):
             raise CommandError("--tls needs both a certificate (--tlscert) and a key (--tlskey)")
+        workers = worker_count(options["workers"], gateway.server)
         if path and from_file is None:
             write_config_file(path, gateway)
         verbosity = options["verbosity"]
@@ -132,9 +140,22 @@ class Command(BaseCommand):
         )  # fmt: skip
         logger.info("WebSocket clients at path %s, the REST API under %s", gateway.ws_path, gateway.api_path)
         try:
-            server.serve(gateway_settings.configure(config))
+            server.serve(gateway_settings.configure(config), workers=workers)
         except OSError as e:
             raise CommandError(f"Failed to start server: {e}")
+        except server.WorkerFailed as e:
+            raise CommandError(f"Gateway stopped: {e}")
+
+
+def worker_count(asked: int | None, server_name: str) -> int:
+    """The worker processes to run: as asked (at least 1), else one per core with uvicorn."""
+    if asked is None:
+        return 1 if server_name == "daphne" else server.default_workers()
+    if asked < 1:
+        raise CommandError(f"invalid value {asked} for flag --workers: must be at least 1")
+    if asked > 1 and server_name == "daphne":
+        raise CommandError("--workers above 1 needs the uvicorn server")
+    return asked
 
 
 def flag_overrides(options: dict[str, Any]) -> dict[str, Any]:
