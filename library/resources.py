@@ -75,7 +75,7 @@ class BookResource(ModelResource):
     @call_method()
     def borrow(self, request: Request, book: Book) -> ResourceResponse:
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         due = datetime.date.today() + datetime.timedelta(days=LOAN_DAYS)
         loan = Loan.objects.create(book=book, borrower=request.user, due=due)
         return ResourceResponse(self.registry.resource_for(Loan).rid_for(loan))
@@ -99,7 +99,7 @@ class ShelfResource(ModelResource):
 
     def perform_create(self, serializer: serializers.Serializer, request: Request) -> Shelf:
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         return serializer.save(owner=request.user)
 
     @call_method("addBook")
@@ -116,5 +116,5 @@ class ShelfResource(ModelResource):
             raise errors.invalid_params("Book ID must be a number")
         book = Book.objects.filter(pk=key).first()
         if book is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         return book

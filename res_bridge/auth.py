@@ -41,7 +41,7 @@ def handle(request: Any) -> Any:
     """Answer an auth request: the result payload, or raise :class:`res_protocol.ResError`."""
     method = METHODS.get(request.method)
     if method is None:
-        raise errors.METHOD_NOT_FOUND
+        raise errors.METHOD_NOT_FOUND()
     return method(request)
 
 
@@ -118,7 +118,7 @@ class HeaderCredential:
         key = self.read(request)
         user = self.user_of(key) if key else None
         if user is None:
-            raise self.denied
+            raise self.denied()
         return _log_in(request, user, token_for(user, **{self.name: key}))
 
     def still_holds(self, request: Any, current: dict[str, Any], user: AbstractBaseUser) -> bool:

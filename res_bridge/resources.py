@@ -173,7 +173,7 @@ class ModelResource:
         try:
             return self.get_queryset().get(**{self.lookup: key})
         except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
 
     def to_model(self, obj: models.Model) -> dict[str, Any]:
         data = self._reader.to_representation(obj)

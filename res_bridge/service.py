@@ -293,7 +293,7 @@ class Service:
     def _resolve(self, name: str) -> tuple[Any, dict[str, str]]:
         found = self.registry.resolve(name)
         if found is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         return found
 
     def _get(self, request: Request) -> dict[str, Any]:
@@ -311,7 +311,7 @@ class Service:
         owner = resource.get_object(params[resource.lookup])
         relation = self.registry.relation(resource, route.relation)
         if relation is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         item = self.registry.resource_for(relation.item_model)
         return {"collection": item.to_collection(relation.items(owner.pk, item))}
 
@@ -336,7 +336,7 @@ class Service:
         """
         route, _ = self._resolve(request.resource_name)
         if route.kind != COLLECTION or not route.resource.is_queryable:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         if not request.query:
             raise errors.internal_error("missing query")
         return {"collection": route.resource.query_rows(route.resource.parse_query(request.query))}
@@ -350,7 +350,7 @@ class Service:
             raise errors.internal_error("access control is not installed")
         access = access_module.decide(request.token, request.rid)
         if not access.get and not access.call:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         return access.to_result()
 
     def _call(self, request: Request) -> Any:
@@ -360,7 +360,7 @@ class Service:
             None if route.kind == RELATION else resource.method_handler(request.method, route.kind == MODEL)
         )
         if handler is None:
-            raise errors.METHOD_NOT_FOUND
+            raise errors.METHOD_NOT_FOUND()
         request.path_params = params
         with transaction.atomic():
             if route.kind == MODEL:

@@ -95,13 +95,13 @@ def new_cid() -> str:
 def parse_version(protocol: Any) -> int:
     """``"1.2.3"`` as 1002003; raises invalidParams or unsupportedProtocol."""
     if not isinstance(protocol, str):
-        raise errors.INVALID_PARAMS
+        raise errors.INVALID_PARAMS()
     parts = protocol.split(".")
     if len(parts) != 3 or not all(p.isdigit() and p.isascii() and int(p) < 1000 for p in parts):
         raise errors.invalid_params(f"Invalid protocol version: {protocol}")
     major, minor, patch = map(int, parts)
     if major != 1:
-        raise errors.UNSUPPORTED_PROTOCOL
+        raise errors.UNSUPPORTED_PROTOCOL()
     return major * 1_000_000 + minor * 1000 + patch
 
 
@@ -316,15 +316,15 @@ class Connection:
         if "." not in method:
             if method == "version":
                 return self._version(params)
-            raise errors.INVALID_REQUEST
+            raise errors.INVALID_REQUEST()
         kind, rid = method.split(".", 1)
         name = ""
         if kind in ("call", "auth"):
             rid, _, name = rid.rpartition(".")
             if not rid or not is_valid_part(name):
-                raise errors.INVALID_REQUEST
+                raise errors.INVALID_REQUEST()
         if kind not in ("subscribe", "unsubscribe", "get", "call", "auth", "new") or not is_valid_rid(rid):
-            raise errors.INVALID_REQUEST
+            raise errors.INVALID_REQUEST()
         metrics.ws_request(kind)
         if kind == "subscribe":
             return await self._subscribe(rid)
@@ -340,7 +340,7 @@ class Connection:
 
     def _version(self, params: Any) -> dict[str, str]:
         if params is not None and not isinstance(params, dict):
-            raise errors.INVALID_PARAMS
+            raise errors.INVALID_PARAMS()
         protocol = (params or {}).get("protocol")
         if protocol is not None and protocol != "":
             self.protocol = parse_version(protocol)
@@ -368,13 +368,13 @@ class Connection:
         count = 1
         if params is not None:
             if not isinstance(params, dict):
-                raise errors.INVALID_PARAMS
+                raise errors.INVALID_PARAMS()
             count = params.get("count", 1)
             if type(count) is not int or count <= 0:
-                raise errors.INVALID_PARAMS
+                raise errors.INVALID_PARAMS()
         sub = self.subs.get(rid)
         if sub is None or sub.direct < count:
-            raise errors.NO_SUBSCRIPTION
+            raise errors.NO_SUBSCRIPTION()
         sub.direct -= count
         self.collect_garbage()
         return _NO_RESULT
@@ -391,7 +391,7 @@ class Connection:
         else:
             access = await self.request_access(expand_cid(rid, self.cid))
         if not access.can_call(method):
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
 
     async def _new(self, rid: str, params: Any) -> dict[str, Any]:
         await self._check_call(rid, "new")
@@ -410,7 +410,7 @@ class Connection:
     async def _resource_result(self, reply: ServiceReply, kind: str) -> Any:
         """The client's result for a call/auth/new reply; a resource response is subscribed."""
         if reply.error is not None:
-            raise reply.error
+            raise reply.error()
         if reply.resource is None:
             return {"payload": reply.result} if self.protocol >= V120 else reply.result
         rid = reply.resource
@@ -437,7 +437,7 @@ class Connection:
 
     def _add_direct(self, sub: Subscription) -> None:
         if sub.direct >= gateway_settings.subscription_limit:
-            raise errors.SUBSCRIPTION_LIMIT_EXCEEDED
+            raise errors.SUBSCRIPTION_LIMIT_EXCEEDED()
         sub.direct += 1
         sub.load(retry=True)
 
@@ -449,10 +449,10 @@ class Connection:
         """Access first (sent in parallel with the get), then the get's own error."""
         access = await sub.get_access()
         if not access.get:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         await asyncio.shield(sub.load())
         if sub.error is not None:
-            raise sub.error
+            raise sub.error()
 
     def add_reference(self, parent: Subscription, rid: str) -> Subscription:
         """``parent`` holds a hard reference to ``rid``: subscribe it indirectly."""
@@ -588,7 +588,7 @@ class Connection:
         name, query = split_rid(cache_rid)
         reply = await self._service_request(name, f"access.{name}", self._payload(query, False), False)
         if reply.error is not None:
-            raise reply.error
+            raise reply.error()
         return Access.from_result(reply.result)
 
     async def call(self, rid: str, method: str, params: Any, *, is_http: bool = False) -> ServiceReply:
@@ -629,7 +629,7 @@ class Connection:
         try:
             await asyncio.shield(sub.load())
             if sub.error is not None:
-                raise sub.error
+                raise sub.error()
             await self.wait_loaded([sub])
             tree = ResourceTree(rid, {}, {})
             for key in self._reachable([sub]):

@@ -8,7 +8,11 @@ _MISSING: Any = object()
 
 
 class ResError(Exception):
-    """A RES error object (``code``, ``message``, optional ``data``), raisable and comparable by code."""
+    """A RES error object (``code``, ``message``, optional ``data``), raisable and comparable by code.
+
+    The constants below are shared: raise a fresh copy of one, ``raise errors.NOT_FOUND()``. Raising the
+    same instance again would chain each raise's traceback onto it, keeping every request's frames alive.
+    """
 
     def __init__(self, code: str, message: str = "", data: Any = _MISSING) -> None:
         super().__init__(code, message)
@@ -26,8 +30,12 @@ class ResError(Exception):
             d["data"] = self.data
         return d
 
+    def __call__(self, message: str | None = None) -> ResError:
+        """A fresh copy to raise (same type, code and data), with ``message`` instead if given."""
+        return type(self)(self.code, self.message if message is None else message, self.data)
+
     def with_message(self, message: str) -> ResError:
-        return ResError(self.code, message, self.data)
+        return self(message)
 
     @classmethod
     def from_dict(cls, d: Any) -> ResError:
