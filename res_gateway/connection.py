@@ -36,6 +36,7 @@ from res_protocol import (
 from .cache import MODERN, client_collection, client_values
 from .conf import gateway_settings
 from .deprecation import warn_once
+from .limits import ConnectionLimits, check_params
 from .metrics import metrics
 from .subscription import Subscription, references
 
@@ -161,6 +162,7 @@ class Connection:
         throttle = gateway_settings.reference_throttle
         # referenceThrottle: resources this connection loads at once
         self.load_limit: Any = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
+        self.limits = ConnectionLimits.from_settings()
 
     @property
     def modern(self) -> bool:
@@ -301,7 +303,8 @@ class Connection:
 
     async def _handle(self, id: int, method: str, params: Any) -> None:
         try:
-            result = await self._dispatch(method, params)
+            with self.limits.request():
+                result = await self._dispatch(method, params)
         except ResError as e:
             self._respond_error(id, e)
         except asyncio.CancelledError:
@@ -326,6 +329,8 @@ class Connection:
         if kind not in ("subscribe", "unsubscribe", "get", "call", "auth", "new") or not is_valid_rid(rid):
             raise errors.INVALID_REQUEST()
         metrics.ws_request(kind)
+        if kind in ("subscribe", "get") and rid not in self.subs:
+            self.limits.new_subscription()
         if kind == "subscribe":
             return await self._subscribe(rid)
         if kind == "get":
@@ -561,6 +566,7 @@ class Connection:
             sub.on_reaccess()
 
     def _payload(self, query: str, is_http: bool, **extra: Any) -> bytes:
+        check_params(extra.get("params"))
         payload: dict[str, Any] = {"cid": self.cid, "token": self.token, **extra}
         if query:
             payload["query"] = query

@@ -4,6 +4,7 @@ from . import errors
 from .access import Access
 from .codec import (
     Response,
+    check_depth,
     decode_response,
     dumps,
     dumps_str,
@@ -50,6 +51,7 @@ __all__ = [
     "Pattern",
     "ResError",
     "Response",
+    "check_depth",
     "compile_patterns",
     "data_value",
     "decode_response",

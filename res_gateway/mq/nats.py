@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 
 from res_protocol import ResError, errors
 
+from ..metrics import metrics
 from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, StateHandler
 
 logger = logging.getLogger("res_gateway.mq")
@@ -137,6 +138,11 @@ class NatsClient:
             raise errors.SUBJECT_TOO_LONG()
         if not self.nc.is_connected:
             raise NOT_CONNECTED()
+        if len(payload) > self.nc.max_payload:
+            metrics.refuse("maxPayload")
+            raise errors.invalid_params(
+                f"Request too large: {len(payload)} bytes, NATS takes at most {self.nc.max_payload}"
+            )
         pending = _Pending(asyncio.get_running_loop().create_future())
         self._pending[inbox] = pending
         if trace.isEnabledFor(logging.DEBUG):

@@ -27,8 +27,8 @@ WINDOW = 100
 
 
 async def test_memory_stays_flat_over_20000_refused_requests(nats_url, settings):
-    # Nothing kept for a grace delay: only what the refusals themselves leave.
-    settings.RES_GATEWAY = {"unsubscribeDelay": 0}
+    # Nothing kept for a grace delay, no per-connection limit: only what the refusals themselves leave.
+    settings.RES_GATEWAY = {"unsubscribeDelay": 0, "maxRequestsInFlight": 0, "maxSubscribeRate": 0}
     gw = Gateway(NatsClient(nats_url))
     await gw.ready()
     codes: Counter[str] = Counter()
@@ -75,3 +75,18 @@ async def test_memory_stays_flat_over_20000_refused_requests(nats_url, settings)
     for shared in (errors.INVALID_REQUEST, errors.NO_SUBSCRIPTION, errors.NOT_FOUND, NO_RESPONDERS):
         assert shared.__traceback__ is None and shared.__context__ is None
     assert growth < GROWTH_LIMIT, f"heap grew {growth} bytes over {REFUSED - REFUSED // 4} refused requests"
+
+
+async def test_a_failed_get_leaves_no_event_subscription(nats_url, settings):
+    """Nothing of a refused resource is cached, so nothing is kept for the unsubscribe delay either."""
+    settings.RES_GATEWAY = {"unsubscribeDelay": 60}
+    gw = Gateway(NatsClient(nats_url))
+    await gw.ready()
+    try:
+        async with Connection(gw) as conn:
+            tree = asyncio.ensure_future(conn.load("test.nobody"))
+            await asyncio.wait([tree], timeout=5)
+            assert tree.exception() == errors.NOT_FOUND
+            assert gw.cache.event_subscriptions == {}
+    finally:
+        await gw.stop()
