@@ -1,6 +1,6 @@
 """Auth methods on the auth resource (``auth.<AUTH_RID>.<method>``): log in through Django.
 
-- ``login`` {username, password}: Django's ``authenticate()``.
+- ``login`` {username, password}: Django's ``authenticate()``, with failures limited (``logins.py``).
 - ``session``: the Django session named by the request's ``Cookie`` header (for header auth, or a
   WebSocket whose upgrade request carried the cookie), from this site's pages only (checked by ``Origin``,
   scheme included, against the site and ``CSRF_TRUSTED_ORIGINS``, as Django's CSRF check does).
@@ -34,6 +34,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from res_protocol import ResError, errors
 
+from . import logins
 from .tokens import Token, fingerprint, token_for, user_from_token
 
 
@@ -52,9 +53,12 @@ def login(request: Any) -> dict[str, Any]:
     username, password = params.get("username"), params.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         raise errors.invalid_params("username and password must be non-empty strings")
+    logins.check(username, request.cid)
     user = authenticate(None, username=username, password=password)
     if user is None:
-        raise errors.ACCESS_DENIED.with_message("Invalid username or password")
+        logins.failed(username, request.cid)
+        raise errors.ACCESS_DENIED("Invalid username or password")
+    logins.succeeded(username, request.cid)
     return _log_in(request, user, token_for(user, password=user.get_session_auth_hash()))
 
 

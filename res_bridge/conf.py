@@ -9,6 +9,9 @@ RES_BRIDGE = {
     "AUTH_RID": "django.auth",  # auth requests go to auth.<AUTH_RID>.<method>
     "FLUSH_TIMEOUT": 5.0,  # seconds the publisher waits at exit for pending events
     "WORKERS": 8,  # threads running ORM work for the service
+    "LOGIN_CONCURRENCY": 2,  # password checks at once per service process (of WORKERS threads)
+    "LOGIN_FAILURE_LIMIT": 5,  # failed logins per username and per connection before a cool-off (0: off)
+    "LOGIN_COOLOFF": 300,  # seconds after the last failure until logins are taken again
 }
 """
 
@@ -28,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_RID": "django.auth",
     "FLUSH_TIMEOUT": 5.0,
     "WORKERS": 8,
+    "LOGIN_CONCURRENCY": 2,
+    "LOGIN_FAILURE_LIMIT": 5,
+    "LOGIN_COOLOFF": 300,
 }
 
 

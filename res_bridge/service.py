@@ -32,8 +32,8 @@ from django.db import close_old_connections, transaction
 
 from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
+from . import logins, revision
 from . import publisher as publisher_module
-from . import revision
 from .conf import bridge_settings, server_urls
 from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
@@ -67,6 +67,7 @@ class Service:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._queues: dict[str, deque[Job]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._password_checks = asyncio.Semaphore(bridge_settings.LOGIN_CONCURRENCY)
         self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
         self._subscriptions: list[Any] = []
         self._sender: asyncio.Task | None = None
@@ -220,7 +221,18 @@ class Service:
             method = ""
             if kind in ("call", "auth"):
                 name, _, method = name.rpartition(".")
+            if kind == "auth":  # no order to keep with the resource's requests: never queued behind them
+                self._spawn(self._authenticate(msg, name, method))
+                return
         self._enqueue(name, lambda: self._handle(msg, kind, name, method))
+
+    async def _authenticate(self, msg: Any, name: str, method: str) -> None:
+        """An auth request; password checks wait for one of ``LOGIN_CONCURRENCY`` turns, nothing else does."""
+        if method not in logins.PASSWORD_METHODS:
+            await self._handle(msg, "auth", name, method)
+            return
+        async with self._password_checks:
+            await self._handle(msg, "auth", name, method)
 
     def _enqueue(self, key: str, job: Job) -> None:
         """Run ``job`` after every earlier job for the same resource."""
