@@ -23,6 +23,7 @@ import asyncio
 import collections
 import json
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -131,7 +132,11 @@ async def main(args: argparse.Namespace) -> None:
     nats = NatsServer()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3", "NATS_URL": nats.url, "LOG_LEVEL": "ERROR"}
-        env |= {"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+        env |= {
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        }
         os.environ.update(env)
         for command in (("migrate", "-v0"), ("loaddemo",)):
             setup = manage(*command, env=env)
