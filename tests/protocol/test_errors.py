@@ -10,7 +10,7 @@ import pytest
 from res_protocol import ResError, errors
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("res_protocol", "res_gateway", "res_bridge", "library")
+PACKAGES = ("res_protocol", "res_gateway", "res_bridge", "library", "tests/interop")
 
 
 def test_calling_an_error_gives_a_fresh_equal_copy():
@@ -33,10 +33,14 @@ def test_a_subclass_survives_the_copy():
 
 
 def test_raising_a_copy_leaves_the_shared_error_untouched():
+    shared = ResError("test.shared", "Shared")
     for _ in range(3):
-        with pytest.raises(ResError):
-            raise errors.NOT_FOUND()
-    assert errors.NOT_FOUND.__traceback__ is None and errors.NOT_FOUND.__context__ is None
+        try:
+            raise ValueError("handled")
+        except ValueError:
+            with pytest.raises(ResError):
+                raise shared()
+    assert shared.__traceback__ is None and shared.__context__ is None
 
 
 def _raises_of_stored_instances(path: Path) -> list[str]:
