@@ -16,8 +16,9 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY . .
 COPY --from=assets /app/frontend/node_modules/resclient/dist frontend/node_modules/resclient/dist
-RUN python manage.py collectstatic --noinput --verbosity 0 \
-    && useradd --system --no-create-home django-res
+RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+    && useradd --system --no-create-home django-res \
+    && install -d -o django-res -m 700 /var/lib/django-res
 USER django-res
 EXPOSE 8080
 CMD ["python", "manage.py", "rungateway", "--addr", "0.0.0.0", "--port", "8080"]

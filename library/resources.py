@@ -82,7 +82,7 @@ class BookResource(ModelResource):
     def borrow(self, request: Request, book: Book) -> ResourceResponse:
         """Borrow the book: a loan for the caller, replied as a resource."""
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         due = datetime.date.today() + datetime.timedelta(days=LOAN_DAYS)
         loan = Loan.objects.create(book=book, borrower=request.user, due=due)
         return ResourceResponse(self.registry.resource_for(Loan).rid_for(loan))
@@ -106,7 +106,7 @@ class ShelfResource(ModelResource):
 
     def perform_create(self, serializer: serializers.Serializer, request: Request) -> Shelf:
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         return serializer.save(owner=request.user)
 
     @call_method("addBook", params=BookId)
@@ -125,5 +125,5 @@ class ShelfResource(ModelResource):
             raise errors.invalid_params("Book ID must be a number")
         book = Book.objects.filter(pk=key).first()
         if book is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         return book

@@ -136,7 +136,7 @@ class AccessRuleAdmin(admin.ModelAdmin):
     def simulator_view(self, request: HttpRequest) -> HttpResponse:
         """A user, a resource ID and maybe a method: the decision, and the rules or permissions behind it."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise PermissionDenied()
         asked = "rid" in request.GET
         form = SimulatorForm(request.GET if asked else None, initial={"user": request.GET.get("user", "")})
         decision = (

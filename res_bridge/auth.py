@@ -1,9 +1,9 @@
 """Auth methods on the auth resource (``auth.<AUTH_RID>.<method>``): log in through Django.
 
-- ``login`` {username, password}: Django's ``authenticate()``.
+- ``login`` {username, password}: Django's ``authenticate()``, with failures limited (``logins.py``).
 - ``session``: the Django session named by the request's ``Cookie`` header (for header auth, or a
-  WebSocket whose upgrade request carried the cookie), from this site's pages only (checked by ``Origin``
-  against the host and ``CSRF_TRUSTED_ORIGINS``, as Django's CSRF check does).
+  WebSocket whose upgrade request carried the cookie), from this site's pages only (checked by ``Origin``,
+  scheme included, against the site and ``CSRF_TRUSTED_ORIGINS``, as Django's CSRF check does).
 - ``token``: a DRF token from the ``Authorization: Token <key>`` header (with ``rest_framework.authtoken``).
 - ``logout``: clears the connection's token.
 - ``refresh``: called for each connection named in a ``system.tokenReset``: re-issues the token while its
@@ -34,6 +34,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from res_protocol import ResError, errors
 
+from . import logins
 from .tokens import Token, fingerprint, token_for, user_from_token
 
 
@@ -41,7 +42,7 @@ def handle(request: Any) -> Any:
     """Answer an auth request: the result payload, or raise :class:`res_protocol.ResError`."""
     method = METHODS.get(request.method)
     if method is None:
-        raise errors.METHOD_NOT_FOUND
+        raise errors.METHOD_NOT_FOUND()
     return method(request)
 
 
@@ -52,9 +53,12 @@ def login(request: Any) -> dict[str, Any]:
     username, password = params.get("username"), params.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         raise errors.invalid_params("username and password must be non-empty strings")
+    logins.check(username, request.cid)
     user = authenticate(None, username=username, password=password)
     if user is None:
-        raise errors.ACCESS_DENIED.with_message("Invalid username or password")
+        logins.failed(username, request.cid)
+        raise errors.ACCESS_DENIED("Invalid username or password")
+    logins.succeeded(username, request.cid)
     return _log_in(request, user, token_for(user, password=user.get_session_auth_hash()))
 
 
@@ -118,7 +122,7 @@ class HeaderCredential:
         key = self.read(request)
         user = self.user_of(key) if key else None
         if user is None:
-            raise self.denied
+            raise self.denied()
         return _log_in(request, user, token_for(user, **{self.name: key}))
 
     def still_holds(self, request: Any, current: dict[str, Any], user: AbstractBaseUser) -> bool:
@@ -158,22 +162,36 @@ def _same_site(request: Any) -> bool:
     """Whether a browser sent the request from this site, as Django's CSRF check tells it by ``Origin``.
 
     A page on another site can open a WebSocket that carries this site's cookies; it must not log in with
-    them. Clients that send no ``Origin`` (not browsers) are not such pages.
+    them. Clients that send no ``Origin`` (not browsers) are not such pages. The scheme counts, as in
+    Django: ``https://host`` is another origin than ``http://host``.
     """
     origins = _header(request, "Origin")
     if not origins:
         return True
-    origin = urlsplit(origins[0])
-    if origin.netloc and origin.netloc.lower() == request.host.lower():
+    scheme, sep, netloc = origins[0].partition("://")
+    if not sep:
+        return False
+    if scheme == _scheme(request) and netloc.lower() == request.host.lower():
         return True
     for trusted in map(urlsplit, settings.CSRF_TRUSTED_ORIGINS):
-        if trusted.scheme != origin.scheme:
+        if trusted.scheme != scheme:
             continue
-        if trusted.netloc == origin.netloc:
+        if trusted.netloc == netloc:
             return True
-        if trusted.netloc.startswith("*.") and is_same_domain(origin.netloc, trusted.netloc[1:]):
+        if trusted.netloc.startswith("*.") and is_same_domain(netloc, trusted.netloc[1:]):
             return True
     return False
+
+
+def _scheme(request: Any) -> str:
+    """The site's scheme as Django's ``request.is_secure()`` tells it: ``SECURE_PROXY_SSL_HEADER`` when set
+    (a TLS proxy in front), else ``https`` when session cookies only travel over it."""
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if proxy:
+        name, secure = proxy
+        header = name.removeprefix("HTTP_").replace("_", "-")
+        return "https" if secure in _header(request, header) else "http"
+    return "https" if settings.SESSION_COOKIE_SECURE else "http"
 
 
 def _session_key(request: Any) -> str | None:

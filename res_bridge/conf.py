@@ -11,6 +11,9 @@ RES_BRIDGE = {
     "WORKERS": 8,  # threads running ORM work for the service
     "RELAY_BATCH_SIZE": 1000,  # outbox rows the relay sends per pass
     "RELAY_POLL_INTERVAL": 0.02,  # seconds between outbox polls on SQLite (PostgreSQL is notified)
+    "LOGIN_CONCURRENCY": 2,  # password checks at once per service process (of WORKERS threads)
+    "LOGIN_FAILURE_LIMIT": 5,  # failed logins per username and per connection before a cool-off (0: off)
+    "LOGIN_COOLOFF": 300,  # seconds after the last failure until logins are taken again
 }
 """
 
@@ -34,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKERS": 8,
     "RELAY_BATCH_SIZE": 1000,
     "RELAY_POLL_INTERVAL": 0.02,
+    "LOGIN_CONCURRENCY": 2,
+    "LOGIN_FAILURE_LIMIT": 5,
+    "LOGIN_COOLOFF": 300,
 }
 
 

@@ -4,7 +4,7 @@
 :attr:`Query.normalized` form (sorted keys, default values left out) is what the get response
 carries as ``query``. A query of defaults only normalizes to ``limit=<page size>``, not to ``""``:
 gateways take an empty normalized query for the plain collection, which is not paged.
-Anything unknown, repeated, malformed or too large is ``system.invalidQuery``.
+Anything unknown, repeated, malformed, too long or too large is ``system.invalidQuery``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from django.db.models import QuerySet
 from res_protocol import errors
 
 ORDER, OFFSET, LIMIT = "order", "offset", "limit"
+#: The longest query string read; a longer one is refused before it reaches the database.
+MAX_QUERY_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Query:
 
 def parse_query(query: str, filters: Mapping[str, str], ordering: Sequence[str], max_limit: int) -> Query:
     """Parse and validate a query string against the filters and order fields a resource allows."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise errors.invalid_query(f"Invalid query: longer than {MAX_QUERY_LENGTH} characters")
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True) if query else []
     except ValueError:

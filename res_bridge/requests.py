@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from res_protocol import dumps, errors, join_rid, loads
+from res_protocol import check_depth, dumps, errors, join_rid, loads
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,15 @@ class Request:
 
     @classmethod
     def from_payload(cls, kind: str, resource_name: str, method: str, payload: bytes) -> Request:
-        """Decode a request payload; invalid JSON raises ``system.internalError``."""
+        """Decode a request payload; invalid JSON raises ``system.internalError``, params nested too deep
+        ``system.invalidParams``."""
         try:
             data = loads(payload) if payload else {}
         except ValueError as e:
             raise errors.internal_error(f"invalid request payload: {e}")
         if not isinstance(data, dict):
             raise errors.internal_error("request payload is not an object")
+        check_depth(data.get("params"))
         header = data.get("header")
         return cls(
             kind=kind,

@@ -175,10 +175,14 @@ class ModelResource:
         return self.model._default_manager.all()
 
     def get_object(self, key: str) -> models.Model:
+        """The row under its canonical key only (``library.book.01`` is not book 1: notFound)."""
         try:
-            return self.get_queryset().get(**{self.lookup: key})
+            obj = self.get_queryset().get(**{self.lookup: key})
         except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
+        if str(getattr(obj, self.lookup)) != key:
+            raise errors.NOT_FOUND()
+        return obj
 
     def to_model(self, obj: models.Model) -> dict[str, Any]:
         data = self._reader.to_representation(obj)

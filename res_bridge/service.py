@@ -33,8 +33,8 @@ from django.db import close_old_connections, transaction
 
 from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
+from . import logins, revision
 from . import publisher as publisher_module
-from . import revision
 from .conf import bridge_settings, server_urls
 from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
@@ -70,6 +70,7 @@ class Service:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._queues: dict[str, deque[Job]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._password_checks = asyncio.Semaphore(bridge_settings.LOGIN_CONCURRENCY)
         self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
         self._subscriptions: list[Any] = []
         self._sender: asyncio.Task | None = None
@@ -250,7 +251,18 @@ class Service:
             method = ""
             if kind in ("call", "auth"):
                 name, _, method = name.rpartition(".")
+            if kind == "auth":  # no order to keep with the resource's requests: never queued behind them
+                self._spawn(self._authenticate(msg, name, method))
+                return
         self._enqueue(name, lambda: self._handle(msg, kind, name, method))
+
+    async def _authenticate(self, msg: Any, name: str, method: str) -> None:
+        """An auth request; password checks wait for one of ``LOGIN_CONCURRENCY`` turns, nothing else does."""
+        if method not in logins.PASSWORD_METHODS:
+            await self._handle(msg, "auth", name, method)
+            return
+        async with self._password_checks:
+            await self._handle(msg, "auth", name, method)
 
     def _enqueue(self, key: str, job: Job) -> None:
         """Run ``job`` after every earlier job for the same resource."""
@@ -325,7 +337,7 @@ class Service:
     def _resolve(self, name: str) -> tuple[Any, dict[str, str]]:
         found = self.registry.resolve(name)
         if found is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         return found
 
     def _get(self, request: Request) -> dict[str, Any]:
@@ -343,7 +355,7 @@ class Service:
         owner = resource.get_object(params[resource.lookup])
         relation = self.registry.relation(resource, route.relation)
         if relation is None:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         item = self.registry.resource_for(relation.item_model)
         return {"collection": item.to_collection(relation.items(owner.pk, item))}
 
@@ -368,7 +380,7 @@ class Service:
         """
         route, _ = self._resolve(request.resource_name)
         if route.kind != COLLECTION or not route.resource.is_queryable:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         if not request.query:
             raise errors.internal_error("missing query")
         return {"collection": route.resource.query_rows(route.resource.parse_query(request.query))}
@@ -382,7 +394,7 @@ class Service:
             raise errors.internal_error("access control is not installed")
         access = access_module.decide(request.token, request.rid)
         if not access.get and not access.call:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         return access.to_result()
 
     def _call(self, request: Request) -> Any:
@@ -392,7 +404,7 @@ class Service:
             None if route.kind == RELATION else resource.method_handler(request.method, route.kind == MODEL)
         )
         if handler is None:
-            raise errors.METHOD_NOT_FOUND
+            raise errors.METHOD_NOT_FOUND()
         request.path_params = params
         with transaction.atomic():
             if route.kind == MODEL:

@@ -113,7 +113,7 @@ class ResClient:
                 except nats.errors.TimeoutError:
                     raise TimeoutError(f"no reply to {subject} in time") from None
                 if not msg.data and (msg.headers or {}).get("Status") == "503":
-                    raise errors.NOT_FOUND  # no responders: as a gateway answers
+                    raise errors.NOT_FOUND()  # no responders: as a gateway answers
                 if not msg.data.startswith(b"timeout:"):
                     break
                 deadline = time.monotonic() + int(loads(msg.data[len(b"timeout:") :])) / 1000
@@ -121,7 +121,7 @@ class ResClient:
             await sub.unsubscribe()
         response = decode_response(msg.data, allow_resource=True)
         if response.error is not None:
-            raise response.error
+            raise response.error()
         return ResourceResponse(response.resource) if response.resource is not None else response.result
 
     async def listen(self, subject: str) -> Listener:

@@ -60,6 +60,8 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "subscriptionLimit": 256,  # direct subscriptions per rid per connection
     "maxBodySize": 1 << 20,  # bytes accepted in an HTTP request body
     "browsableApi": True,  # render resources as HTML for browsers on the REST bridge
+    "maxRequestsInFlight": 256,  # requests one WebSocket connection may have unanswered (0: no limit)
+    "maxSubscribeRate": 200,  # new subscriptions a second per WebSocket connection, in bursts of as many
 }
 
 
@@ -106,6 +108,8 @@ class GatewaySettings:
     subscription_limit: int
     max_body_size: int
     browsable_api: bool
+    max_requests_in_flight: int
+    max_subscribe_rate: int
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -166,6 +170,8 @@ class GatewaySettings:
             subscription_limit=_int(merged, "subscriptionLimit", minimum=1),
             max_body_size=_int(merged, "maxBodySize", minimum=1),
             browsable_api=_bool(merged, "browsableApi"),
+            max_requests_in_flight=_int(merged, "maxRequestsInFlight"),
+            max_subscribe_rate=_int(merged, "maxSubscribeRate"),
             raw=merged,
         )
 

@@ -37,6 +37,7 @@ from res_protocol import (
 from .cache import MODERN, client_collection, client_values
 from .conf import gateway_settings
 from .deprecation import warn_once
+from .limits import ConnectionLimits, check_params
 from .metrics import metrics
 from .subscription import Subscription, references
 
@@ -101,10 +102,10 @@ def parse_version(protocol: Any) -> int:
     """
     parts = protocol.split(".") if isinstance(protocol, str) else []
     if len(parts) != 3 or not all(_VERSION_PART.fullmatch(p) and int(p) < 1000 for p in parts):
-        raise errors.INVALID_PARAMS
+        raise errors.INVALID_PARAMS()
     version = int(parts[0]) * 1_000_000 + int(parts[1]) * 1000 + int(parts[2])
     if not 1_000_000 <= version < 2_000_000:
-        raise errors.UNSUPPORTED_PROTOCOL
+        raise errors.UNSUPPORTED_PROTOCOL()
     return version
 
 
@@ -164,6 +165,7 @@ class Connection:
         throttle = gateway_settings.reference_throttle
         # referenceThrottle: resources this connection loads at once
         self.load_limit: Any = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
+        self.limits = ConnectionLimits.from_settings()
 
     @property
     def modern(self) -> bool:
@@ -309,7 +311,8 @@ class Connection:
 
     async def _handle(self, id: int, method: str, params: Any) -> None:
         try:
-            result = await self._dispatch(method, params)
+            with self.limits.request():
+                result = await self._dispatch(method, params)
         except ResError as e:
             self._respond_error(id, e)
         except asyncio.CancelledError:
@@ -324,16 +327,18 @@ class Connection:
         if "." not in method:
             if method == "version":
                 return self._version(params)
-            raise errors.INVALID_REQUEST
+            raise errors.INVALID_REQUEST()
         kind, rid = method.split(".", 1)
         name = ""
         if kind in ("call", "auth"):
             rid, _, name = rid.rpartition(".")
             if not rid or not is_valid_part(name):
-                raise errors.INVALID_REQUEST
+                raise errors.INVALID_REQUEST()
         if kind not in ("subscribe", "unsubscribe", "get", "call", "auth", "new") or not is_valid_rid(rid):
-            raise errors.INVALID_REQUEST
+            raise errors.INVALID_REQUEST()
         metrics.ws_request(kind)
+        if kind in ("subscribe", "get") and rid not in self.subs:
+            self.limits.new_subscription()
         if kind == "subscribe":
             return await self._subscribe(rid)
         if kind == "get":
@@ -348,7 +353,7 @@ class Connection:
 
     def _version(self, params: Any) -> dict[str, str]:
         if params is not None and not isinstance(params, dict):
-            raise errors.INVALID_PARAMS
+            raise errors.INVALID_PARAMS()
         protocol = (params or {}).get("protocol")
         if protocol is not None and protocol != "":
             self.protocol = parse_version(protocol)
@@ -376,13 +381,13 @@ class Connection:
         count = 1
         if params is not None:
             if not isinstance(params, dict):
-                raise errors.INVALID_PARAMS
+                raise errors.INVALID_PARAMS()
             count = params.get("count", 1)
             if type(count) is not int or count <= 0:
-                raise errors.INVALID_PARAMS
+                raise errors.INVALID_PARAMS()
         sub = self.subs.get(rid)
         if sub is None or sub.direct < count:
-            raise errors.NO_SUBSCRIPTION
+            raise errors.NO_SUBSCRIPTION()
         sub.direct -= count
         self.collect_garbage()
         return _NO_RESULT
@@ -399,7 +404,7 @@ class Connection:
         else:
             access = await self.request_access(expand_cid(rid, self.cid))
         if not access.can_call(method):
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
 
     async def _new(self, rid: str, params: Any) -> dict[str, Any]:
         await self._check_call(rid, "new")
@@ -418,7 +423,7 @@ class Connection:
     async def _resource_result(self, reply: ServiceReply, kind: str) -> Any:
         """The client's result for a call/auth/new reply; a resource response is subscribed."""
         if reply.error is not None:
-            raise reply.error
+            raise reply.error()
         if reply.resource is None:
             return {"payload": reply.result} if self.protocol >= V120 else reply.result
         rid = reply.resource
@@ -445,7 +450,7 @@ class Connection:
 
     def _add_direct(self, sub: Subscription) -> None:
         if sub.direct >= gateway_settings.subscription_limit:
-            raise errors.SUBSCRIPTION_LIMIT_EXCEEDED
+            raise errors.SUBSCRIPTION_LIMIT_EXCEEDED()
         sub.direct += 1
         sub.load(retry=True)
 
@@ -457,10 +462,10 @@ class Connection:
         """Access first (sent in parallel with the get), then the get's own error."""
         access = await sub.get_access()
         if not access.get:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         await asyncio.shield(sub.load())
         if sub.error is not None:
-            raise sub.error
+            raise sub.error()
 
     def add_reference(self, parent: Subscription, rid: str) -> Subscription:
         """``parent`` holds a hard reference to ``rid``: subscribe it indirectly."""
@@ -569,6 +574,7 @@ class Connection:
             sub.on_reaccess()
 
     def _payload(self, query: str, is_http: bool, **extra: Any) -> bytes:
+        check_params(extra.get("params"))
         payload: dict[str, Any] = {"cid": self.cid, "token": self.token, **extra}
         if query:
             payload["query"] = query
@@ -596,7 +602,7 @@ class Connection:
         name, query = split_rid(cache_rid)
         reply = await self._service_request(name, f"access.{name}", self._payload(query, False), False)
         if reply.error is not None:
-            raise reply.error
+            raise reply.error()
         return Access.from_result(reply.result)
 
     async def call(self, rid: str, method: str, params: Any, *, is_http: bool = False) -> ServiceReply:
@@ -637,7 +643,7 @@ class Connection:
         try:
             await asyncio.shield(sub.load())
             if sub.error is not None:
-                raise sub.error
+                raise sub.error()
             await self.wait_loaded([sub])
             tree = ResourceTree(rid, {}, {})
             for key in self._reachable([sub]):

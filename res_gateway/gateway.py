@@ -57,7 +57,7 @@ class Gateway:
         Once stopping, raises ``system.serviceUnavailable``.
         """
         if self.stopping:
-            raise errors.SERVICE_UNAVAILABLE
+            raise errors.SERVICE_UNAVAILABLE()
         starting = self.start()
         if starting.done() and not starting.cancelled() and starting.exception() is None:
             return

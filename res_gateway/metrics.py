@@ -22,6 +22,8 @@ CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 #: Request methods always shown, as resgate registers them (others appear once counted).
 WS_METHODS = ("get", "subscribe", "unsubscribe", "call", "auth")
 HTTP_METHODS = ("GET", "POST")
+#: The limits of ours that refuse requests (limits.py, mq/nats.py), always shown.
+LIMITS = ("maxRequestsInFlight", "maxSubscribeRate", "maxDepth", "maxPayload")
 
 Labels = dict[str, str]
 Sample = tuple[str, Labels, float]  # (name suffix, labels, value)
@@ -34,6 +36,7 @@ class Metrics:
     ws_connections_total: int = 0
     ws_requests: Counter[str] = field(default_factory=Counter)  # get, subscribe, unsubscribe, call, auth
     http_requests: Counter[str] = field(default_factory=Counter)  # GET, POST, PUT, DELETE, PATCH
+    refused: Counter[str] = field(default_factory=Counter)  # requests refused, by limit (limits.py)
 
     def ws_connected(self) -> None:
         self.ws_current_connections += 1
@@ -47,6 +50,9 @@ class Metrics:
 
     def http_request(self, method: str) -> None:
         self.http_requests["GET" if method == "HEAD" else method] += 1
+
+    def refuse(self, limit: str) -> None:
+        self.refused[limit] += 1
 
 
 metrics = Metrics()
@@ -73,6 +79,8 @@ def render(m: Metrics | None = None, cache: tuple[int, int] = (0, 0)) -> bytes:
          _by_method(m.ws_requests, WS_METHODS)),
         ("resgate_http_requests", "counter", "Total HTTP client requests.",
          _by_method(m.http_requests, HTTP_METHODS)),
+        ("resgate_requests_refused", "counter", "Client requests refused by a limit of this gateway.",
+         [("_total", {"limit": limit}, count) for limit, count in _by_key(m.refused, LIMITS)]),
         ("resgate_cache_resources", "gauge", "Current number of resources stored in the cache.",
          [("", {}, resources)]),
         ("resgate_cache_subscriptions", "gauge", "Current number of subscriptions on cached resources.",
@@ -87,8 +95,12 @@ def render(m: Metrics | None = None, cache: tuple[int, int] = (0, 0)) -> bytes:
 
 
 def _by_method(counts: Counter[str], always: tuple[str, ...]) -> list[Sample]:
-    methods = [*always, *sorted(set(counts) - set(always))]
-    return [("_total", {"method": method}, counts[method]) for method in methods]
+    return [("_total", {"method": method}, count) for method, count in _by_key(counts, always)]
+
+
+def _by_key(counts: Counter[str], always: tuple[str, ...]) -> list[tuple[str, int]]:
+    """``always`` first, then any other key counted, with their counts."""
+    return [(key, counts[key]) for key in [*always, *sorted(set(counts) - set(always))]]
 
 
 def _labels(labels: Labels) -> str:

@@ -101,7 +101,7 @@ class Subscription:
         if self.access is not None:
             return self.access
         if self.access_error is not None:
-            raise self.access_error
+            raise self.access_error()
         if self.access_task is None:
             self.access_task = asyncio.ensure_future(self._fetch_access())
         return await asyncio.shield(self.access_task)
@@ -135,7 +135,7 @@ class Subscription:
         try:
             access = await self.get_access()
             if not access.get:
-                raise errors.ACCESS_DENIED
+                raise errors.ACCESS_DENIED()
         except ResError as e:
             if self.direct > 0 and not self.disposed:
                 self.conn.write(event_message(self.rid, "unsubscribe", dumps_str({"reason": e.to_dict()})))

@@ -6,6 +6,7 @@ from . import errors
 from .access import Access
 from .codec import (
     Response,
+    check_depth,
     decode_response,
     dumps,
     dumps_str,
@@ -52,6 +53,7 @@ __all__ = [
     "Pattern",
     "ResError",
     "Response",
+    "check_depth",
     "compile_patterns",
     "data_value",
     "decode_response",

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .errors import ResError, internal_error
+from .errors import ResError, internal_error, invalid_params
 from .rid import is_valid_rid
 
 JSONDecodeError = orjson.JSONDecodeError
@@ -23,6 +23,25 @@ def dumps_str(value: Any) -> str:
 
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
+
+
+#: Nesting levels of arrays and objects accepted in request params (orjson encodes at most 255).
+MAX_DEPTH = 64
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse a decoded value nested deeper than ``limit`` levels with ``system.invalidParams``."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return
+    raise invalid_params(f"Invalid params: nested deeper than {limit} levels")
 
 
 @dataclass(slots=True)

@@ -8,7 +8,11 @@ _MISSING: Any = object()
 
 
 class ResError(Exception):
-    """A RES error object (``code``, ``message``, optional ``data``), raisable and comparable by code."""
+    """A RES error object (``code``, ``message``, optional ``data``), raisable and comparable by code.
+
+    The constants below are shared: raise a fresh copy of one, ``raise errors.NOT_FOUND()``. Raising the
+    same instance again would chain each raise's traceback onto it, keeping every request's frames alive.
+    """
 
     def __init__(self, code: str, message: str = "", data: Any = _MISSING) -> None:
         super().__init__(code, message)
@@ -26,8 +30,12 @@ class ResError(Exception):
             d["data"] = self.data
         return d
 
+    def __call__(self, message: str | None = None) -> ResError:
+        """A fresh copy to raise (same type, code and data), with ``message`` instead if given."""
+        return type(self)(self.code, self.message if message is None else message, self.data)
+
     def with_message(self, message: str) -> ResError:
-        return ResError(self.code, message, self.data)
+        return self(message)
 
     @classmethod
     def from_dict(cls, d: Any) -> ResError:
@@ -67,6 +75,7 @@ CODE_METHOD_NOT_FOUND = "system.methodNotFound"
 CODE_NO_SUBSCRIPTION = "system.noSubscription"
 CODE_NOT_FOUND = "system.notFound"
 CODE_NOT_IMPLEMENTED = "system.notImplemented"
+CODE_REQUEST_LIMIT_EXCEEDED = "system.requestLimitExceeded"  # ours: too many requests in flight
 CODE_SERVICE_UNAVAILABLE = "system.serviceUnavailable"
 CODE_SUBJECT_TOO_LONG = "system.subjectTooLong"
 CODE_SUBSCRIPTION_LIMIT_EXCEEDED = "system.subscriptionLimitExceeded"
@@ -87,6 +96,7 @@ METHOD_NOT_FOUND = ResError(CODE_METHOD_NOT_FOUND, "Method not found")
 NO_SUBSCRIPTION = ResError(CODE_NO_SUBSCRIPTION, "No subscription")
 NOT_FOUND = ResError(CODE_NOT_FOUND, "Not found")
 NOT_IMPLEMENTED = ResError(CODE_NOT_IMPLEMENTED, "Not implemented")
+REQUEST_LIMIT_EXCEEDED = ResError(CODE_REQUEST_LIMIT_EXCEEDED, "Request limit exceeded")
 SERVICE_UNAVAILABLE = ResError(CODE_SERVICE_UNAVAILABLE, "Service unavailable")
 SUBJECT_TOO_LONG = ResError(CODE_SUBJECT_TOO_LONG, "Subject too long")
 SUBSCRIPTION_LIMIT_EXCEEDED = ResError(CODE_SUBSCRIPTION_LIMIT_EXCEEDED, "Subscription limit exceeded")

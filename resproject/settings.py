@@ -1,11 +1,14 @@
 """Settings for the django-res project; every deployment value comes from the environment."""
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,9 +21,28 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def secret_key(debug: bool) -> str:
+    """``DJANGO_SECRET_KEY``; else the key in ``DJANGO_SECRET_KEY_FILE``, generated there on first use; else,
+    with ``DEBUG`` only, a fixed development key."""
+    key = os.environ.get("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    path = os.environ.get("DJANGO_SECRET_KEY_FILE")
+    if path:
+        with (
+            contextlib.suppress(FileExistsError),
+            open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f,
+        ):
+            f.write(get_random_secret_key())  # the first process of this deployment: a key of its own
+        return Path(path).read_text().strip()
+    if debug:
+        return "django-res-insecure-development-key"
+    raise ImproperlyConfigured("With DJANGO_DEBUG off, set DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_FILE")
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-res-insecure-development-key")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
+SECRET_KEY = secret_key(DEBUG)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*" if DEBUG else "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [

@@ -29,7 +29,7 @@ from res_protocol import (
     split_rid,
 )
 
-from ..mq import NO_RESPONDERS, MQClient, Subscription
+from ..mq import MQClient, NoResponders, Subscription
 from .resource import COLLECTION, MODEL, ResourceSubscription, Subscriber
 
 logger = logging.getLogger("res_gateway.cache")
@@ -101,10 +101,11 @@ class EventSubscription:
             self._evict = None
 
     def release(self) -> None:
-        """One use fewer; the last one evicts after ``unsubscribe_delay`` (at once when it is 0)."""
+        """One use fewer; the last one evicts after ``unsubscribe_delay`` (at once when it is 0, or when
+        nothing loaded is kept: a refused or failed get leaves no event subscription behind)."""
         self.count -= 1
         if self.count == 0:
-            if self.cache.unsubscribe_delay:
+            if self.cache.unsubscribe_delay and (self.base is not None or self.queries):
                 self._evict = asyncio.get_running_loop().call_later(
                     self.cache.unsubscribe_delay, self._evicted
                 )
@@ -228,10 +229,10 @@ class EventSubscription:
     ) -> None:
         try:
             if error is not None:
-                raise error
+                raise error()
             response = decode_response(reply)
             if response.error is not None:
-                raise response.error
+                raise response.error()
             kind, value = _resource_value(response.result)
             normalized = response.result.get("query")
             if normalized is not None and not isinstance(normalized, str):
@@ -312,7 +313,7 @@ class EventSubscription:
                 response = decode_response(reply)
                 result = response.error if response.error is not None else response.result
         unreachable = isinstance(result, ResError) and (
-            result is NO_RESPONDERS or result.code == errors.CODE_TIMEOUT
+            isinstance(result, NoResponders) or result.code == errors.CODE_TIMEOUT
         )
         done: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
 
@@ -386,7 +387,7 @@ class Cache:
         outcome = await asyncio.shield(es.load(query).loaded)
         if isinstance(outcome, ResError):
             es.release()
-            raise outcome
+            raise outcome()
         outcome.subscribers.add(subscriber)
         if es.reaccesses != reaccesses and outcome is es.base:
             asyncio.get_running_loop().call_soon(subscriber.on_reaccess)

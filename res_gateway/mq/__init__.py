@@ -20,8 +20,13 @@ Responder = Callable[[bytes], bytes]
 #: Called without arguments when the connection is lost or regained.
 StateHandler = Callable[[], Awaitable[None] | None]
 
-#: ``system.notFound`` for a request nobody listens to (this instance, unlike a service's notFound).
-NO_RESPONDERS = ResError(errors.CODE_NOT_FOUND, errors.NOT_FOUND.message)
+
+class NoResponders(ResError):
+    """``system.notFound`` for a request nobody listens to (unlike a service's notFound)."""
+
+
+#: Raise a fresh copy: ``NO_RESPONDERS()``.
+NO_RESPONDERS = NoResponders(errors.CODE_NOT_FOUND, errors.NOT_FOUND.message)
 
 #: NATS max control line: a request's subject plus its reply inbox must fit in it.
 MAX_SUBJECT_LENGTH = 4096
@@ -60,6 +65,7 @@ __all__ = [
     "NO_RESPONDERS",
     "MQClient",
     "MessageHandler",
+    "NoResponders",
     "Responder",
     "StateHandler",
     "Subscription",

@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 
 from res_protocol import ResError, errors
 
+from ..metrics import metrics
 from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, Responder, StateHandler
 
 logger = logging.getLogger("res_gateway.mq")
@@ -51,7 +52,10 @@ class _Pending:
     def restart(self, timeout: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        self.timer = self.future.get_loop().call_later(timeout, self.fail, errors.TIMEOUT)
+        self.timer = self.future.get_loop().call_later(timeout, self.time_out)
+
+    def time_out(self) -> None:
+        self.fail(errors.TIMEOUT())
 
     def resolve(self, payload: bytes) -> None:
         if not self.future.done():
@@ -100,7 +104,7 @@ class NatsClient:
     async def _disconnected(self) -> None:
         logger.warning("disconnected from NATS")
         for pending in list(self._pending.values()):
-            pending.fail(NOT_CONNECTED)
+            pending.fail(NOT_CONNECTED())
         await _call(self.on_disconnect)
 
     async def _reconnected(self) -> None:
@@ -120,7 +124,7 @@ class NatsClient:
         if pending is None:
             return
         if msg.headers and msg.headers.get("Status") == "503":
-            pending.fail(NO_RESPONDERS)
+            pending.fail(NO_RESPONDERS())
             return
         data = msg.data
         if data[:1].isalpha():
@@ -134,9 +138,14 @@ class NatsClient:
         """Send a request and return the reply's payload, or raise a :class:`ResError`."""
         inbox = f"{self._inbox}.{next(self._ids)}"
         if len(subject) + len(inbox) > MAX_SUBJECT_LENGTH:
-            raise errors.SUBJECT_TOO_LONG
+            raise errors.SUBJECT_TOO_LONG()
         if not self.nc.is_connected:
-            raise NOT_CONNECTED
+            raise NOT_CONNECTED()
+        if len(payload) > self.nc.max_payload:
+            metrics.refuse("maxPayload")
+            raise errors.invalid_params(
+                f"Request too large: {len(payload)} bytes, NATS takes at most {self.nc.max_payload}"
+            )
         pending = _Pending(asyncio.get_running_loop().create_future())
         self._pending[inbox] = pending
         if trace.isEnabledFor(logging.DEBUG):
@@ -157,7 +166,7 @@ class NatsClient:
 
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
-            raise errors.SUBJECT_TOO_LONG
+            raise errors.SUBJECT_TOO_LONG()
 
         async def cb(msg: Msg) -> None:
             if trace.isEnabledFor(logging.DEBUG):
@@ -168,7 +177,7 @@ class NatsClient:
 
     async def publish(self, subject: str, payload: bytes) -> None:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:
-            raise errors.SUBJECT_TOO_LONG
+            raise errors.SUBJECT_TOO_LONG()
         await self.nc.publish(subject, payload)
 
     async def serve(self, subject: str, responder: Responder) -> _Subscription:

@@ -10,6 +10,7 @@ from typing import Any
 import nats
 import pytest
 from channels.db import database_sync_to_async
+from django.core.cache import cache
 
 from res_bridge.publisher import round_trip
 from res_bridge.service import Service
@@ -30,6 +31,12 @@ class Recorder(Listener):
 
     def clear(self) -> None:
         self.messages.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_failures() -> None:
+    """Failed logins are counted in the cache (res_bridge.logins): each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from django.core.management import call_command
 from library.models import Book, Loan, Shelf
 from res_bridge.access import decide
 from res_bridge.models import AccessRule
+from res_bridge.registry import registry
+from res_bridge.requests import Request
 from res_bridge.tokens import token_for
 from res_protocol import Access
 
@@ -102,6 +104,17 @@ def test_loaddemo_resets_changed_data_and_keeps_other_rules() -> None:
         "Coraline",
     ]
     assert authenticate(username="alice", password="demo") is not None
-    assert AccessRule.objects.count() == 7 and AccessRule.objects.filter(pk=own.pk).exists()
+    assert AccessRule.objects.count() == 8 and AccessRule.objects.filter(pk=own.pk).exists()
     assert Shelf.objects.count() == 2 and Loan.objects.count() == 1
     assert Book.objects.create(title="Next", author="Someone").pk > 3  # ids after the demo ones stay free
+
+
+def test_a_borrower_may_read_their_loan() -> None:
+    """borrow answers with the new loan's resource: its borrower may get it (so may other signed-in users)."""
+    loaddemo()
+    request = Request(kind="call", resource_name="library.book.1", method="borrow", token=token("bob"))
+    borrow = registry.resource_for(Book).method_handler("borrow", True)
+    loan_rid = borrow(request, Book.objects.get(pk=1)).rid
+    assert decide(token("bob"), loan_rid) == Access(get=True)
+    assert decide(token("carol"), loan_rid) == Access(get=True)
+    assert decide(None, loan_rid) == Access()

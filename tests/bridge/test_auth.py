@@ -265,6 +265,9 @@ ORIGIN_CASES = [
     ("https://app.test", "site.test:8080", ["http://app.test"], False),
     ("https://a.app.test", "site.test:8080", ["https://*.app.test"], True),
     ("https://evilapp.test", "site.test:8080", ["https://*.app.test"], False),
+    ("https://site.test:8080", "site.test:8080", [], False),  # the scheme counts, as in Django
+    ("HTTP://site.test:8080", "site.test:8080", [], False),
+    ("site.test:8080", "site.test:8080", [], False),
 ]
 
 
@@ -283,3 +286,26 @@ def test_session_cookies_are_taken_from_this_sites_pages_only(
         assert raised.value.code == "system.accessDenied"
         assert "this site's own pages" in raised.value.message
         assert request.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("site", "origin", "accepted"),
+    [
+        ({"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}, "https://site.test", True),
+        ({"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}, "http://site.test", False),
+        ({"SESSION_COOKIE_SECURE": True}, "https://site.test", True),
+        ({"SESSION_COOKIE_SECURE": True}, "http://site.test", False),
+    ],
+)
+def test_an_https_site_takes_https_pages_only(
+    alice: User, settings: Any, site: dict[str, Any], origin: str, accepted: bool
+) -> None:
+    for name, value in site.items():
+        setattr(settings, name, value)
+    header = cookie(session_cookie(alice)) | {"Origin": [origin], "X-Forwarded-Proto": ["https"]}
+    request = auth_request("session", header=header, host="site.test")
+    if accepted:
+        assert auth.handle(request)["user"]["username"] == "alice"
+    else:
+        with pytest.raises(ResError, match="this site's own pages"):
+            auth.handle(request)

@@ -105,12 +105,12 @@ class BookService:
         if method == "set":
             return await self._set(name, book, params)
         if method == "fail":
-            raise CUSTOM_ERROR
-        raise errors.METHOD_NOT_FOUND
+            raise CUSTOM_ERROR()
+        raise errors.METHOD_NOT_FOUND()
 
     async def auth(self, name: str, method: str, request: dict[str, Any]) -> bytes:
         if name != "user" or method not in ("login", "logout"):
-            raise errors.METHOD_NOT_FOUND
+            raise errors.METHOD_NOT_FOUND()
         token = None
         if method == "login":
             params = request.get("params") or {}
@@ -128,7 +128,7 @@ class BookService:
     def _book(self, name: str) -> dict[str, Any]:
         kind, _, book_id = name.partition(".")
         if kind != "book" or not book_id.isdigit() or int(book_id) not in self.books:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         return self.books[int(book_id)]
 
     def _validated(self, params: dict[str, Any], required: bool) -> dict[str, str]:
@@ -156,7 +156,7 @@ class BookService:
     async def _delete(self, params: dict[str, Any]) -> bytes:
         book_id = params.get("id")
         if book_id not in self.books:
-            raise errors.NOT_FOUND
+            raise errors.NOT_FOUND()
         idx = self.order.index(book_id)
         del self.order[idx], self.books[book_id]
         await self.publish(f"event.{self.rid('books')}.remove", {"idx": idx})

@@ -91,6 +91,9 @@ def test_make_run_serves_the_demo_and_stops_cleanly(make_run: Run) -> None:
     books = httpx.get(f"{make_run.url}/api/library/books")
     assert books.status_code == 200, books.text
     assert isinstance(books.json(), list) and books.json(), "the demo data has books"
+    assert httpx.get(f"{make_run.url}/api/library/book/1").status_code == 200
+    not_canonical = httpx.get(f"{make_run.url}/api/library/book/01")  # book 1 under another RID
+    assert (not_canonical.status_code, not_canonical.json()["code"]) == (404, "system.notFound")
 
     with connect(f"ws://127.0.0.1:{make_run.env['PORT']}/") as ws:
         ws.send(json.dumps({"id": 1, "method": "version", "params": {"protocol": "1.2.3"}}))

@@ -28,12 +28,24 @@ BOOKS = [
 #: username → (password, superuser)
 USERS = {"admin": ("admin", True), "alice": ("demo", False), "bob": ("demo", False), "carol": ("demo", False)}
 
-Everyone, OneUser = AccessRule.AppliesTo.EVERYONE, AccessRule.AppliesTo.USER
+Everyone, Signed, OneUser = (
+    AccessRule.AppliesTo.EVERYONE,
+    AccessRule.AppliesTo.AUTHENTICATED,
+    AccessRule.AppliesTo.USER,
+)
 
 #: (pattern, applies to, username, can get, call methods, description)
 RULES = [
     ("library.books", Everyone, None, True, "*", "Anybody may list the books and add or delete them."),
     ("library.book.*", Everyone, None, True, "*", "Anybody may read and edit a book."),
+    (
+        "library.loan.*",
+        Signed,
+        None,
+        True,
+        "",
+        "Signed-in users may read loans: a borrow answers with its loan.",
+    ),
     ("library.shelves", OneUser, "alice", True, "*", "Alice may read and edit the shelves."),
     ("library.shelf.>", OneUser, "alice", True, "*", "Alice may read and edit every shelf."),
     ("library.shelves", OneUser, "bob", True, "", "Bob may read the shelves, not change them."),

@@ -75,6 +75,12 @@ FLAGS = (
     Flag("debug", "debug", "Enable debugging output", "-D", "bool"),
     Flag("trace", "trace", "Enable trace logging of every WebSocket and NATS message", "-V", "bool"),
     Flag("server", "server", "ASGI server: uvicorn or daphne (default: uvicorn)", metavar="NAME"),
+    Flag("maxrequestsinflight", "maxRequestsInFlight",
+         "Requests one WebSocket client may have unanswered; 0 for no limit (default: 256)", kind="int",
+         metavar="LIMIT"),
+    Flag("maxsubscriberate", "maxSubscribeRate",
+         "New subscriptions a second per WebSocket client; 0 for no limit (default: 200)", kind="int",
+         metavar="LIMIT"),
 )  # fmt: skip
 
 

@@ -39,7 +39,7 @@ class ProductResource(ModelResource):
     @call_method(params=serializers.Serializer)  # no params
     def order(self, request: Request, product: Product) -> ResourceResponse:
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         due = datetime.date.today() + datetime.timedelta(days=7)
         order = Order.objects.create(product=product, buyer=request.user, due=due)
         return ResourceResponse(self.registry.resource_for(Order).rid_for(order))
@@ -63,7 +63,7 @@ class CartResource(ModelResource):
 
     def perform_create(self, serializer: serializers.Serializer, request: Request) -> Cart:
         if not request.user.is_authenticated:
-            raise errors.ACCESS_DENIED
+            raise errors.ACCESS_DENIED()
         return serializer.save(owner=request.user)
 
     @call_method("addProduct", params=ProductId)
@@ -77,5 +77,5 @@ def _product(request: Request) -> Product:
         raise errors.invalid_params("Product ID must be a number")
     product = Product.objects.filter(pk=key).first()
     if product is None:
-        raise errors.NOT_FOUND
+        raise errors.NOT_FOUND()
     return product
