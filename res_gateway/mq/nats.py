@@ -98,7 +98,8 @@ class NatsClient:
         await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply, pending_msgs_limit=self.buffer_size)
 
     async def _disconnected(self) -> None:
-        logger.warning("disconnected from NATS")
+        if not self.nc.is_closed:  # nats-py calls this on close() too: only a lost connection is news
+            logger.warning("disconnected from NATS at %s; reconnecting", self.url)
         for pending in list(self._pending.values()):
             pending.fail(NOT_CONNECTED)
         await _call(self.on_disconnect)

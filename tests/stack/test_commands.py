@@ -39,3 +39,4 @@ def test_stops_promptly_while_nats_is_unreachable(tmp_path, command, sig):
     assert code == 0, output
     assert stopped_in < 5, output
     assert "Traceback" not in output
+    assert "disconnected" not in output  # it never was connected
