@@ -109,9 +109,9 @@ class NatsClient:
         await _call(self.on_reconnect)
 
     async def _error(self, e: Exception) -> None:
-        if self.nc.is_connected or self.nc.is_reconnecting:
+        if self.nc.is_connected:
             logger.error("NATS error: %s", e)
-        else:  # not connected yet: each attempt says so
+        else:  # not connected yet, or reconnecting: each attempt says so
             logger.warning("NATS at %s is unreachable (%s); retrying", self.url, e)
 
     async def _on_reply(self, msg: Msg) -> None:
@@ -174,10 +174,11 @@ class NatsClient:
 
     async def close(self) -> None:
         if not self.nc.is_closed:
+            connected = self.nc.is_connected
             try:
                 await asyncio.wait_for(self.nc.close(), 3)
-            except Exception as e:
-                logger.warning("closing NATS: %s", e)
+            except Exception as e:  # without a connection there is nothing to close cleanly
+                logger.log(logging.WARNING if connected else logging.DEBUG, "closing NATS: %s", e)
 
 
 async def _call(handler: StateHandler | None) -> None:
