@@ -140,8 +140,12 @@ def check_websocket_route(app_configs: Any = None, **kwargs: Any) -> list[CheckM
 
 def _reaches_gateway(app: Any) -> bool | None:
     """Whether WebSockets can reach :class:`GatewayConsumer` through ``app`` (None: cannot tell)."""
+    from django.core.handlers.asgi import ASGIHandler
+
     from .consumers import GatewayConsumer
 
+    if isinstance(app, ASGIHandler):  # Django itself refuses WebSockets
+        return False
     consumer = getattr(app, "consumer_class", None)
     if consumer is not None:
         return issubclass(consumer, GatewayConsumer)

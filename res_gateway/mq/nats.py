@@ -102,7 +102,8 @@ class NatsClient:
         await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply, pending_msgs_limit=self.buffer_size)
 
     async def _disconnected(self) -> None:
-        logger.warning("disconnected from NATS")
+        if not self.nc.is_closed:  # nats-py calls this on close() too: only a lost connection is news
+            logger.warning("disconnected from NATS at %s; reconnecting", self.url)
         for pending in list(self._pending.values()):
             pending.fail(NOT_CONNECTED())
         await _call(self.on_disconnect)
@@ -112,9 +113,9 @@ class NatsClient:
         await _call(self.on_reconnect)
 
     async def _error(self, e: Exception) -> None:
-        if self.nc.is_connected or self.nc.is_reconnecting:
+        if self.nc.is_connected:
             logger.error("NATS error: %s", e)
-        else:  # not connected yet: each attempt says so
+        else:  # not connected yet, or reconnecting: each attempt says so
             logger.warning("NATS at %s is unreachable (%s); retrying", self.url, e)
 
     async def _on_reply(self, msg: Msg) -> None:
@@ -192,10 +193,11 @@ class NatsClient:
 
     async def close(self) -> None:
         if not self.nc.is_closed:
+            connected = self.nc.is_connected
             try:
                 await asyncio.wait_for(self.nc.close(), 3)
-            except Exception as e:
-                logger.warning("closing NATS: %s", e)
+            except Exception as e:  # without a connection there is nothing to close cleanly
+                logger.log(logging.WARNING if connected else logging.DEBUG, "closing NATS: %s", e)
 
 
 async def _call(handler: StateHandler | None) -> None:

@@ -6,6 +6,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.core.handlers.asgi import ASGIHandler
 from django.urls import include, path
 
 from res_gateway.consumers import GatewayConsumer
@@ -27,6 +28,8 @@ wrapped = ProtocolTypeRouter(
 no_websocket = ProtocolTypeRouter({"http": http_app})
 other_consumer = ProtocolTypeRouter({"websocket": URLRouter([path("", AsyncWebsocketConsumer.as_asgi())])})
 unknown_app = ProtocolTypeRouter({"websocket": http_app})
+django_only = ASGIHandler()  # startproject's asgi.py: Django refuses every WebSocket
+websocket_to_django = ProtocolTypeRouter({"websocket": ASGIHandler()})
 
 
 class api_included:  # a URLconf, as a module would be

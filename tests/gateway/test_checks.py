@@ -52,6 +52,8 @@ CASES = [
     ({"ASGI_APPLICATION": "tests.gateway.sites.nowhere"}, ["res_gateway.E022"]),
     ({"ASGI_APPLICATION": "tests.gateway.sites.no_websocket"}, ["res_gateway.W022"]),
     ({"ASGI_APPLICATION": "tests.gateway.sites.other_consumer"}, ["res_gateway.W022"]),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.django_only"}, ["res_gateway.W022"]),
+    ({"ASGI_APPLICATION": "tests.gateway.sites.websocket_to_django"}, ["res_gateway.W022"]),
     ({"ROOT_URLCONF": sites.api_included}, []),
     ({"ROOT_URLCONF": sites.api_included, "RES_GATEWAY": {**GOOD, "apiPath": "/rest"}}, ["res_gateway.W023"]),
     ({"ROOT_URLCONF": sites.api_elsewhere}, ["res_gateway.W023"]),

@@ -39,3 +39,21 @@ def test_stops_promptly_while_nats_is_unreachable(tmp_path, command, sig):
     assert code == 0, output
     assert stopped_in < 5, output
     assert "Traceback" not in output
+    assert "disconnected" not in output  # it never was connected
+
+
+def test_unreachable_database_at_start_is_one_line_and_a_non_zero_exit(tmp_path):
+    env = {
+        "NATS_URL": f"nats://127.0.0.1:{free_port()}",
+        "DATABASE_URL": "sqlite:////nonexistent-directory/db",
+    }
+    process = manage("runresservice", env=env)
+    try:
+        code = process.proc.wait(20)
+    finally:
+        process.stop()
+    lines = process.output().strip().splitlines()
+    assert code == 1, process.output()
+    assert len(lines) == 1, process.output()
+    assert "cannot reach the sqlite database /nonexistent-directory/db" in lines[0]
+    assert "unable to open database file" in lines[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 
 from res_bridge.conf import bridge_settings
 from res_bridge.service import Service, run
@@ -43,6 +44,13 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         log_to_console({"res_bridge": verbosity_level(options["verbosity"])}, self.stderr)
+        try:
+            connection.ensure_connection()
+        except DatabaseError as e:
+            database = f"{connection.vendor} database {connection.settings_dict['NAME']}"
+            raise CommandError(f"cannot reach the {database}: {' '.join(str(e).split())}") from None
+        finally:
+            connection.close()  # the service's threads open their own
         service = Service(nats_url=nats, queue_group=queue_group, workers=workers, relay=not no_relay)
         logger.info(
             "Starting RES service (django-res %s) for %s, NATS %s; quit with CONTROL-C",
