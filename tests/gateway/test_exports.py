@@ -40,7 +40,16 @@ EXPORTS = {
         "parse_version",
         "references",
     ],
-    mq: ["MAX_SUBJECT_LENGTH", "NO_RESPONDERS", "MQClient", "MessageHandler", "StateHandler", "Subscription"],
+    mq: [
+        "MAX_SUBJECT_LENGTH",
+        "NO_RESPONDERS",
+        "MQClient",
+        "MessageHandler",
+        "NoResponders",
+        "Responder",
+        "StateHandler",
+        "Subscription",
+    ],
 }
 
 #: What the REST bridge calls on a connection, with the parameters it passes.
