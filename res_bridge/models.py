@@ -178,3 +178,21 @@ class RulesRevision(models.Model):
     @classmethod
     def current(cls) -> str | None:
         return cls.objects.filter(pk=1).values_list("value", flat=True).first()
+
+
+class AccessSimulator(AccessRule):
+    """No table of its own: the entry of the admin's access simulator page in the RES bridge app list."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()  # it asks for the permission to view access rules
+        verbose_name = verbose_name_plural = _("access simulator")
+
+
+class LiveGateways(AccessRule):
+    """No table of its own: the entry of the admin's live gateways page in the RES bridge app list."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()  # it asks for the permission to view access rules
+        verbose_name = verbose_name_plural = _("live gateways")

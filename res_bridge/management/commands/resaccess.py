@@ -7,8 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from res_bridge.access import ANONYMOUS, Decision, explain, user_named
-from res_protocol import is_valid_rid
+from res_bridge.access import ANONYMOUS, Decision, checked_method, checked_rid, explain, user_named
 
 
 class Command(BaseCommand):
@@ -24,13 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, user: str, rid: str, method: str | None, json: bool, **options: Any) -> None:
-        if not is_valid_rid(rid):
-            raise CommandError(
-                f"{rid!r} is not a valid resource ID (dot-separated parts, such as library.book.1)"
-            )
         try:
+            checked_rid(rid)
+            if method is not None:
+                checked_method(method)
             asker = user_named(user)
-        except LookupError as e:
+        except (ValueError, LookupError) as e:
             raise CommandError(str(e))
         decision = explain(asker, rid)
         if json:
