@@ -320,6 +320,14 @@ def users_let_in(rule: AccessRule) -> models.QuerySet:
 ANONYMOUS = "-"
 
 
+def described(user: AbstractBaseUser | AnonymousUser) -> str:
+    """Who a decision is asked for, for people: ``bob``, ``An anonymous connection``, or for an inactive
+    user ``bob (inactive: decided as anonymous)``."""
+    if not user.is_authenticated:
+        return "An anonymous connection"
+    return user.get_username() + ("" if user.is_active else " (inactive: decided as anonymous)")
+
+
 def user_named(username: str) -> AbstractBaseUser | AnonymousUser:
     """The user with this username, or an anonymous one for ``-``; :class:`LookupError` for nobody."""
     if username == ANONYMOUS:

@@ -27,7 +27,15 @@ from django.utils.translation import gettext_lazy as _
 
 from res_protocol import is_valid_rid
 
-from .access import ANONYMOUS, Decision, checked_method, checked_rid, explain, user_named, users_let_in
+from .access import (
+    Decision,
+    checked_method,
+    checked_rid,
+    described,
+    explain,
+    user_named,
+    users_let_in,
+)
 from .inspection import InspectionError, gather, totals
 from .models import AccessRule, AccessSimulator, LiveGateways
 
@@ -199,7 +207,7 @@ class AccessSimulatorAdmin(OperatorPage):
         method = form.cleaned_data.get("method", "") if decision is not None else ""
         return {
             "form": form,
-            "anonymous": ANONYMOUS,
+            "asked_for": described(form.cleaned_data["user"]) if decision is not None else "",
             "decision": decision,
             "method": method,
             "method_allowed": decision.can_call(method) if decision is not None and method else None,

@@ -77,6 +77,13 @@ def test_the_simulator_speaks_for_anonymous_connections(admin_client_: Client) -
     assert response.context["decision"].access.get is False
 
 
+def test_the_simulator_says_an_inactive_user_is_decided_as_anonymous(admin_client_: Client) -> None:
+    User.objects.filter(username="alice").update(is_active=False)
+    response = admin_client_.get(SIMULATOR, {"user": "alice", "rid": "library.shelf.1"})
+    assert "<h2>alice (inactive: decided as anonymous) → library.shelf.1</h2>" in response.content.decode()
+    assert response.context["decision"].access.get is False
+
+
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [

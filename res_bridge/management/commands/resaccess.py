@@ -7,7 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from res_bridge.access import ANONYMOUS, Decision, checked_method, checked_rid, explain, user_named
+from res_bridge.access import (
+    ANONYMOUS,
+    Decision,
+    checked_method,
+    checked_rid,
+    described,
+    explain,
+    user_named,
+)
 
 
 class Command(BaseCommand):
@@ -38,12 +46,9 @@ class Command(BaseCommand):
 
     def text(self, decision: Decision, asker: Any, method: str | None) -> str:
         style = self.style
-        who = asker.get_username() if asker.is_authenticated else "an anonymous connection"
-        if asker.is_authenticated and not asker.is_active:
-            who += " (inactive: decided as anonymous)"
         call = decision.access.call
         lines = [
-            f"{who} → {decision.rid}",
+            f"{described(asker)} → {decision.rid}",
             f"  get:  {style.SUCCESS('allowed') if decision.access.get else style.ERROR('denied')}",
             f"  call: {'every method' if call == '*' else call.replace(',', ', ') or 'no method'}",
         ]
