@@ -32,7 +32,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
-from res_protocol import Access, Pattern, split_rid
+from res_protocol import Access, Pattern, is_valid_part, is_valid_rid, split_rid
 
 from .models import ALL_METHODS, AccessRule, RulesRevision
 from .registry import RELATION, registry
@@ -320,6 +320,14 @@ def users_let_in(rule: AccessRule) -> models.QuerySet:
 ANONYMOUS = "-"
 
 
+def described(user: AbstractBaseUser | AnonymousUser) -> str:
+    """Who a decision is asked for, for people: ``bob``, ``An anonymous connection``, or for an inactive
+    user ``bob (inactive: decided as anonymous)``."""
+    if not user.is_authenticated:
+        return "An anonymous connection"
+    return user.get_username() + ("" if user.is_active else " (inactive: decided as anonymous)")
+
+
 def user_named(username: str) -> AbstractBaseUser | AnonymousUser:
     """The user with this username, or an anonymous one for ``-``; :class:`LookupError` for nobody."""
     if username == ANONYMOUS:
@@ -329,3 +337,17 @@ def user_named(username: str) -> AbstractBaseUser | AnonymousUser:
         return user_model._default_manager.get_by_natural_key(username)
     except user_model.DoesNotExist:
         raise LookupError(f"no user named {username!r} (use {ANONYMOUS} for an anonymous connection)")
+
+
+def checked_rid(rid: str) -> str:
+    """``rid`` when it is a resource ID a connection could ask for; :class:`ValueError` saying why not."""
+    if not is_valid_rid(rid):
+        raise ValueError(f"{rid!r} is not a valid resource ID (dot-separated parts, such as library.book.1)")
+    return rid
+
+
+def checked_method(method: str) -> str:
+    """``method`` when it is a name a call could use; :class:`ValueError` saying why not."""
+    if not is_valid_part(method):
+        raise ValueError(f"{method!r} is not a valid method name (one part of a resource ID, such as set)")
+    return method

@@ -1,8 +1,10 @@
 """The AccessRule admin: who may get which resources and call which methods.
 
-Beside the rules: an access simulator (a user, a resource: the decision and what made it, from
-:func:`res_bridge.access.explain`, the code the service decides with), each rule's page listing the users
-it lets in, and a live page of every gateway's connections and subscriptions (``res_bridge.inspection``).
+Beside the rules, two pages listed with them in the RES bridge app (through proxy models, so a site's own
+admin templates stay untouched), for whoever may view the rules: the access simulator (a user, a resource:
+the decision and what made it, from :func:`res_bridge.access.explain`, the code the service decides with)
+and the live gateways (every gateway's connections and subscriptions, ``res_bridge.inspection``). Each
+rule's page lists the users it lets in, each linked to the simulator.
 """
 
 from __future__ import annotations
@@ -13,19 +15,29 @@ from urllib.parse import urlencode
 from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from res_protocol import is_valid_rid
 
-from .access import ANONYMOUS, Decision, explain, user_named, users_let_in
+from .access import (
+    Decision,
+    checked_method,
+    checked_rid,
+    described,
+    explain,
+    user_named,
+    users_let_in,
+)
 from .inspection import InspectionError, gather, totals
-from .models import AccessRule
+from .models import AccessRule, AccessSimulator, LiveGateways
 
 #: Users listed on a rule's page (the count is always complete).
 USERS_SHOWN = 50
@@ -51,14 +63,17 @@ class SimulatorForm(forms.Form):
             raise ValidationError(str(e), code="unknown_user")
 
     def clean_rid(self) -> str:
-        rid = self.cleaned_data["rid"].strip()
-        if not is_valid_rid(rid):
-            raise ValidationError(
-                _("%(rid)s is not a valid resource ID (dot-separated parts, such as library.book.1)."),
-                code="invalid_rid",
-                params={"rid": rid},
-            )
-        return rid
+        try:
+            return checked_rid(self.cleaned_data["rid"].strip())
+        except ValueError as e:
+            raise ValidationError(str(e), code="invalid_rid")
+
+    def clean_method(self) -> str:
+        method = self.cleaned_data["method"].strip()
+        try:
+            return method and checked_method(method)
+        except ValueError as e:
+            raise ValidationError(str(e), code="invalid_method")
 
 
 @admin.register(AccessRule)
@@ -116,27 +131,72 @@ class AccessRuleAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRule]:
         return super().get_queryset(request).select_related("user", "group")
 
-    # -- the simulator and the live page ------------------------------------------------------------
-
-    def get_urls(self) -> list[URLPattern]:
-        name = f"{self.opts.app_label}_{self.opts.model_name}"
-        view = self.admin_site.admin_view
-        return [
-            path("simulator/", view(self.simulator_view), name=f"{name}_simulator"),
-            path("live/", view(self.live_view), name=f"{name}_live"),
-            path("live/data/", view(self.live_data_view), name=f"{name}_live_data"),
-            *super().get_urls(),
-        ]
-
     def simulator_url(self, rule: AccessRule, username: str) -> str:
         """The simulator for the user, and for the rule's resource when its pattern names one."""
         query = {"user": username} | ({"rid": rule.pattern} if is_valid_rid(rule.pattern) else {})
-        return f"{self._url('simulator')}?{urlencode(query)}"
+        return f"{_url(self.admin_site, AccessSimulator, 'changelist')}?{urlencode(query)}"
 
-    def simulator_view(self, request: HttpRequest) -> HttpResponse:
-        """A user, a resource ID and maybe a method: the decision, and the rules or permissions behind it."""
+
+def _url(site: admin.AdminSite, model: type[AccessRule], view: str, *args: Any) -> str:
+    opts = model._meta
+    return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+class OperatorPage(admin.ModelAdmin):
+    """A page listed among the app's models: its changelist is the page, for whoever may view the rules."""
+
+    template: str
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        opts = AccessRule._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name=f"{opts.app_label}_{opts.model_name}_changelist",
+            )
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": capfirst(self.opts.verbose_name),
+            **self.page_context(request),
+        }
+        return TemplateResponse(request, self.template, context)
+
+    def page_context(self, request: HttpRequest) -> dict[str, Any]:
+        raise NotImplementedError()
+
+
+@admin.register(AccessSimulator)
+class AccessSimulatorAdmin(OperatorPage):
+    """A user, a resource ID and maybe a method: the decision, and the rules or permissions behind it."""
+
+    template = "admin/res_bridge/simulator.html"
+
+    def page_context(self, request: HttpRequest) -> dict[str, Any]:
         asked = "rid" in request.GET
         form = SimulatorForm(request.GET if asked else None, initial={"user": request.GET.get("user", "")})
         decision = (
@@ -145,18 +205,14 @@ class AccessRuleAdmin(admin.ModelAdmin):
             else None
         )
         method = form.cleaned_data.get("method", "") if decision is not None else ""
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Access simulator"),
+        return {
             "form": form,
-            "anonymous": ANONYMOUS,
+            "asked_for": described(form.cleaned_data["user"]) if decision is not None else "",
             "decision": decision,
             "method": method,
             "method_allowed": decision.can_call(method) if decision is not None and method else None,
             "rule_tables": self._rule_tables(decision),
         }
-        return TemplateResponse(request, "admin/res_bridge/accessrule/simulator.html", context)
 
     def _rule_tables(self, decision: Decision | None) -> list[dict[str, Any]]:
         """The rules matching the decision's resource (its owner's, its items'), with their change pages."""
@@ -165,7 +221,11 @@ class AccessRuleAdmin(admin.ModelAdmin):
             {
                 "rid": part.rid,
                 "rows": [
-                    {"rule": rule, "applies": applies, "url": self._url("change", rule.id)}
+                    {
+                        "rule": rule,
+                        "applies": applies,
+                        "url": _url(self.admin_site, AccessRule, "change", rule.id),
+                    }
                     for rules, applies in ((part.rules, True), (part.other_rules, False))
                     for rule in rules
                 ],
@@ -174,26 +234,24 @@ class AccessRuleAdmin(admin.ModelAdmin):
             if part is not None and not part.superuser
         ]
 
-    def _url(self, view: str, *args: Any) -> str:
-        return reverse(
-            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{view}", args=args
-        )
 
-    def live_view(self, request: HttpRequest) -> HttpResponse:
-        """Every gateway's connections, subscriptions and busiest resources, refreshed by the page."""
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Live gateways"),
-            "data_url": reverse(
-                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_live_data"
-            ),
-            "refresh_ms": LIVE_REFRESH_MS,
-        }
-        return TemplateResponse(request, "admin/res_bridge/accessrule/live.html", context)
+@admin.register(LiveGateways)
+class LiveGatewaysAdmin(OperatorPage):
+    """Every gateway's connections, subscriptions and busiest resources, refreshed by the page."""
 
-    def live_data_view(self, request: HttpRequest) -> JsonResponse:
+    template = "admin/res_bridge/live.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_data"
+        return [path("data/", self.admin_site.admin_view(self.data_view), name=name), *super().get_urls()]
+
+    def page_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {"data_url": _url(self.admin_site, LiveGateways, "data"), "refresh_ms": LIVE_REFRESH_MS}
+
+    def data_view(self, request: HttpRequest) -> JsonResponse:
         """``{"gateways": [...], "totals": {...}}`` from the gateways now; 503 without NATS."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied()
         try:
             reports = async_to_sync(gather)()
         except InspectionError as e:

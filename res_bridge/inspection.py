@@ -23,6 +23,8 @@ logger = logging.getLogger("res_bridge")
 
 #: Seconds to collect answers for, by default.
 TIMEOUT = 1.0
+#: The URL schemes NATS clients connect with.
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
 class InspectionError(Exception):
@@ -32,6 +34,9 @@ class InspectionError(Exception):
 async def gather(servers: list[str] | None = None, wait: float = TIMEOUT) -> list[GatewayReport]:
     """Every gateway's report, sorted by gateway ID; :class:`InspectionError` when NATS says no."""
     servers = servers or bridge_settings.nats_servers
+    for url in servers:
+        if "://" in url and urlsplit(url).scheme not in NATS_SCHEMES:
+            raise InspectionError(f"{_without_credentials(url)} is not a NATS URL (nats://host:port)")
     where = ", ".join(_without_credentials(url) for url in servers)
     refusals: list[Exception] = []
 

@@ -208,3 +208,21 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op} {self.table} {self.key}".strip()
+
+
+class AccessSimulator(AccessRule):
+    """No table of its own: the entry of the admin's access simulator page in the RES bridge app list."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()  # it asks for the permission to view access rules
+        verbose_name = verbose_name_plural = _("access simulator")
+
+
+class LiveGateways(AccessRule):
+    """No table of its own: the entry of the admin's live gateways page in the RES bridge app list."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()  # it asks for the permission to view access rules
+        verbose_name = verbose_name_plural = _("live gateways")

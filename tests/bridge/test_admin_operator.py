@@ -19,9 +19,9 @@ from tests.support import NatsServer
 
 pytestmark = pytest.mark.django_db
 
-SIMULATOR = "/admin/res_bridge/accessrule/simulator/"
-LIVE = "/admin/res_bridge/accessrule/live/"
-LIVE_DATA = "/admin/res_bridge/accessrule/live/data/"
+SIMULATOR = "/admin/res_bridge/accesssimulator/"
+LIVE = "/admin/res_bridge/livegateways/"
+LIVE_DATA = "/admin/res_bridge/livegateways/data/"
 
 
 @pytest.fixture(autouse=True)
@@ -77,11 +77,23 @@ def test_the_simulator_speaks_for_anonymous_connections(admin_client_: Client) -
     assert response.context["decision"].access.get is False
 
 
+def test_the_simulator_says_an_inactive_user_is_decided_as_anonymous(admin_client_: Client) -> None:
+    User.objects.filter(username="alice").update(is_active=False)
+    response = admin_client_.get(SIMULATOR, {"user": "alice", "rid": "library.shelf.1"})
+    assert "<h2>alice (inactive: decided as anonymous) → library.shelf.1</h2>" in response.content.decode()
+    assert response.context["decision"].access.get is False
+
+
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
         ({"user": "nobody", "rid": "library.books"}, "user", "no user named 'nobody'"),
-        ({"user": "bob", "rid": "library..books"}, "rid", "library..books is not a valid resource ID"),
+        ({"user": "bob", "rid": "library..books"}, "rid", "'library..books' is not a valid resource ID"),
+        (
+            {"user": "bob", "rid": "library.books", "method": "bad m"},
+            "method",
+            "'bad m' is not a valid method",
+        ),
         ({"user": "bob", "rid": ""}, "rid", "This field is required."),
     ],
 )
@@ -109,17 +121,35 @@ def test_the_simulator_needs_permission_to_view_the_rules() -> None:
 def test_a_rules_page_lists_the_users_it_lets_in(admin_client_: Client) -> None:
     alice_rule = rule_id("library.shelf.>", "alice")
     html = admin_client_.get(f"/admin/res_bridge/accessrule/{alice_rule}/change/").content.decode()
-    assert '1 active user: <a href="/admin/res_bridge/accessrule/simulator/?user=alice">alice</a>' in html
+    assert f'1 active user: <a href="{SIMULATOR}?user=alice">alice</a>' in html
     everyone = AccessRule.objects.get(pattern="library.books").pk
     html = admin_client_.get(f"/admin/res_bridge/accessrule/{everyone}/change/").content.decode()
     assert "Anonymous connections and 4 active users: " in html
-    assert "simulator/?user=carol&amp;rid=library.books" in html
+    assert f"{SIMULATOR}?user=carol&amp;rid=library.books" in html
 
 
-def test_the_changelist_and_the_app_page_link_to_the_tools(admin_client_: Client) -> None:
-    for page in ("/admin/res_bridge/accessrule/", "/admin/res_bridge/"):
+def test_the_admin_home_the_app_page_and_the_rules_link_to_the_tools(admin_client_: Client) -> None:
+    for page in ("/admin/", "/admin/res_bridge/", "/admin/res_bridge/accessrule/"):
         html = admin_client_.get(page).content.decode()
-        assert f'href="{SIMULATOR}"' in html and f'href="{LIVE}"' in html
+        assert f'href="{SIMULATOR}"' in html and f'href="{LIVE}"' in html, page
+    listed = {
+        model["object_name"]: model
+        for app in admin_client_.get("/admin/").context["app_list"]
+        if app["app_label"] == "res_bridge"
+        for model in app["models"]
+    }
+    assert (listed["AccessSimulator"]["name"], listed["LiveGateways"]["name"]) == (
+        "Access simulator",
+        "Live gateways",
+    )
+    assert not listed["AccessSimulator"]["add_url"] and not listed["LiveGateways"]["add_url"]
+
+
+def test_the_tools_are_listed_for_those_who_may_view_the_rules_only() -> None:
+    for client, shown in ((staff("plain"), False), (staff("viewer", "view_accessrule"), True)):
+        html = client.get("/admin/").content.decode()
+        assert (f'href="{SIMULATOR}"' in html, f'href="{LIVE}"' in html) == (shown, shown)
+        assert client.get(LIVE).status_code == client.get(LIVE_DATA).status_code == (200 if shown else 403)
 
 
 # (applies to, group, user) for every kind of rule
@@ -147,7 +177,7 @@ def test_the_users_listed_are_those_the_decision_lets_in(applies_to: str, group:
     assert "gone" not in listed
 
 
-def test_the_live_page_is_for_staff_only(admin_client_: Client) -> None:
+def test_the_live_page_is_for_staff_who_may_view_the_rules(admin_client_: Client) -> None:
     response = admin_client_.get(LIVE)
     assert response.status_code == 200
     assert f'data-url="{LIVE_DATA}"' in response.content.decode()

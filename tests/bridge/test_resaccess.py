@@ -129,9 +129,11 @@ def test_an_inactive_user_is_decided_as_anonymous() -> None:
         (("bob", "library..books"), "'library..books' is not a valid resource ID"),
         (("bob", "library.b ook"), "'library.b ook' is not a valid resource ID"),
         (("bob", ""), "'' is not a valid resource ID"),
+        (("bob", "library.books", "--method", "bad method"), "'bad method' is not a valid method name"),
+        (("bob", "library.books", "--method", "a.b"), "'a.b' is not a valid method name"),
     ],
 )
-def test_bad_input_is_a_command_error(args: tuple[str, str], message: str) -> None:
+def test_bad_input_is_a_command_error(args: tuple[str, ...], message: str) -> None:
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         resaccess(*args)
 

@@ -11,7 +11,7 @@ TIMEOUT = 10_000  # ms: the page asks every two seconds, and each answer takes t
 
 def test_the_live_page_follows_the_connections(open_page, demo_url: str) -> None:
     admin = open_page()
-    admin.goto(demo_url + "/admin/login/?next=/admin/res_bridge/accessrule/live/")
+    admin.goto(demo_url + "/admin/login/?next=/admin/res_bridge/livegateways/")
     admin.fill("#id_username", "admin")
     admin.fill("#id_password", "admin")
     admin.click("input[type=submit]")

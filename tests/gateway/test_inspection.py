@@ -167,6 +167,11 @@ async def test_no_gateway_gives_an_empty_list_and_malformed_answers_are_ignored(
     ("args", "message"),
     [
         (("--nats", "nats://127.0.0.1:1"), "cannot reach NATS at nats://127.0.0.1:1"),
+        (("--nats", "http://127.0.0.1:1"), "http://127.0.0.1:1 is not a NATS URL"),
+        (
+            ("--nats", "nats://127.0.0.1:1,https://u:secret@127.0.0.1:2"),
+            "^https://127.0.0.1:2 is not a NATS URL",
+        ),
         (("--timeout", "0"), "--timeout must be more than 0"),
     ],
 )

@@ -7,8 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from res_bridge.access import ANONYMOUS, Decision, explain, user_named
-from res_protocol import is_valid_rid
+from res_bridge.access import (
+    ANONYMOUS,
+    Decision,
+    checked_method,
+    checked_rid,
+    described,
+    explain,
+    user_named,
+)
 
 
 class Command(BaseCommand):
@@ -24,13 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, user: str, rid: str, method: str | None, json: bool, **options: Any) -> None:
-        if not is_valid_rid(rid):
-            raise CommandError(
-                f"{rid!r} is not a valid resource ID (dot-separated parts, such as library.book.1)"
-            )
         try:
+            checked_rid(rid)
+            if method is not None:
+                checked_method(method)
             asker = user_named(user)
-        except LookupError as e:
+        except (ValueError, LookupError) as e:
             raise CommandError(str(e))
         decision = explain(asker, rid)
         if json:
@@ -40,12 +46,9 @@ class Command(BaseCommand):
 
     def text(self, decision: Decision, asker: Any, method: str | None) -> str:
         style = self.style
-        who = asker.get_username() if asker.is_authenticated else "an anonymous connection"
-        if asker.is_authenticated and not asker.is_active:
-            who += " (inactive: decided as anonymous)"
         call = decision.access.call
         lines = [
-            f"{who} → {decision.rid}",
+            f"{described(asker)} → {decision.rid}",
             f"  get:  {style.SUCCESS('allowed') if decision.access.get else style.ERROR('denied')}",
             f"  call: {'every method' if call == '*' else call.replace(',', ', ') or 'no method'}",
         ]
