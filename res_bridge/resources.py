@@ -29,7 +29,7 @@ from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, Valida
 from django.db import models
 from rest_framework import serializers
 
-from res_protocol import errors, ref
+from res_protocol import Access, errors, ref
 
 from .conf import bridge_settings
 from .queries import Query, parse_query
@@ -232,6 +232,17 @@ class ModelResource:
 
     def query_rows(self, query: Query) -> list[dict[str, str]]:
         return self.to_collection(query.apply(self.get_queryset(), self.query_filters, self.order_by))
+
+    # -- access ---------------------------------------------------------------------------------
+
+    def has_access(self, request: Request, obj: models.Model) -> Access | None:
+        """The access to the row ``obj`` this resource grants ``request.user``, added to what the access
+        rules and model permissions grant (``Access(get=True, call="set")``); ``None`` grants nothing more.
+
+        Object-level, like DRF's ``has_object_permission``: asked by the default access policy for the
+        model resource of a row that exists; the row is read only for resources that define this method.
+        It decides nothing for collections (relation collections need every item readable)."""
+        return None
 
     # -- calls ----------------------------------------------------------------------------------
 
