@@ -14,6 +14,7 @@ A name in ``fields`` is a model field (through the resource's DRF serializer), a
 key to a registered model (a reference ``{"rid": ...}``), a foreign key's column (``owner_id``:
 the bare key), or a name of ``relations`` (a reference to that collection). Call methods ``set``,
 ``new`` and ``delete`` validate with the serializer; custom ones are declared with :func:`call_method`.
+``has_access(request, obj)`` grants access per row, beside the access rules (``res_bridge.access``).
 The full reference is ``docs/bridge.md``.
 """
 
