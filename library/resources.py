@@ -4,7 +4,8 @@
   ``set`` {title?, author?}, ``borrow`` (a loan for the caller, replied as a resource).
 - ``library.books``: every book; ``new`` {title, author}, ``delete`` {id}; as a query collection
   ``library.books?author=...&title=...&order=...&offset=...&limit=...``.
-- ``library.book.<id>.loans``: the book's loans; ``library.loan.<id>``: one loan.
+- ``library.book.<id>.loans``: the book's loans; ``library.loan.<id>``: one loan, which its borrower may
+  read and return (``delete``), whatever the access rules say (``has_access``).
 - ``library.shelf.<id>``: a user's shelf; ``library.shelf.<id>.books``: its books (``addBook`` /
   ``removeBook`` {id}); ``library.shelves``: every shelf, ``new`` {name} for the caller.
 """
@@ -18,7 +19,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from res_bridge import ModelResource, Request, ResourceResponse, call_method, register
-from res_protocol import errors
+from res_protocol import Access, errors
 
 from .models import Book, Loan, Shelf
 
@@ -94,6 +95,12 @@ class LoanResource(ModelResource):
     rid = "library.loan.{pk}"
     fields = ["id", "book", "borrower_id", "due"]
     call_methods = ("delete",)
+
+    def has_access(self, request: Request, loan: Loan) -> Access | None:
+        """Its borrower may read the loan and return it (``delete``)."""
+        if request.user.is_authenticated and loan.borrower_id == request.user.pk:
+            return Access(get=True, call="delete")
+        return None
 
 
 @register

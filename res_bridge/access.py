@@ -11,8 +11,14 @@ resources a collection references without asking their access: the items' rules 
 owner's visibility lets the collection show them. Permissions on the item model never open another
 owner's relation.
 
-:func:`explain` decides and says why (a :class:`Decision` with the rules and permissions that granted);
-:func:`decide`, what the service answers access requests with, is its access and nothing else.
+A model resource whose class defines ``has_access(request, obj)`` (``ModelResource.has_access``) adds what
+it grants for the row, as DRF's ``has_object_permission`` does; a row that does not exist grants nothing.
+
+:class:`AccessPolicy` is the default ``RES_BRIDGE["ACCESS_POLICY"]``: made with the registry a service
+serves, its :meth:`~AccessPolicy.explain` decides and says why (a :class:`Decision` with what granted),
+and :meth:`~AccessPolicy.decide`, what the service answers access requests with, is that decision's access.
+:func:`explain` and :func:`decide` ask the configured policy for the default registry (``manage.py
+resaccess``, the admin's simulator).
 
 Rules are kept in memory per process, with the revision they were read at. Every decision reads the current
 revision (:class:`~res_bridge.models.RulesRevision`, one row by primary key), so a rule saved, added or
@@ -32,11 +38,13 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
-from res_protocol import Access, Pattern, is_valid_part, is_valid_rid, split_rid
+from res_protocol import Access, Pattern, ResError, is_valid_part, is_valid_rid, split_rid
 
+from .conf import bridge_settings
 from .models import ALL_METHODS, AccessRule, RulesRevision
-from .registry import RELATION, registry
-from .tokens import user_from_token
+from .registry import MODEL, RELATION, Registry, registry
+from .requests import Request
+from .resources import ModelResource
 
 _UNREAD = object()
 
@@ -76,8 +84,7 @@ class CompiledRule:
 
     def grants(self) -> str:
         """What it grants, for people: ``get, call set,new``."""
-        parts = ["get" if self.can_get else "", f"call {','.join(self.methods)}" if self.methods else ""]
-        return ", ".join(p for p in parts if p) or "nothing"
+        return _grants_text(Access(self.can_get, ",".join(self.methods)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +141,12 @@ class RuleCache:
 rule_cache = RuleCache()
 
 
+def _grants_text(access: Access) -> str:
+    """An access for people: ``get, call set,new``, or ``nothing``."""
+    parts = ["get" if access.get else "", f"call {access.call}" if access.call else ""]
+    return ", ".join(p for p in parts if p) or "nothing"
+
+
 @dataclass(frozen=True)
 class Decision:
     """An access decision and what made it: the rules and model permissions that granted, for a relation
@@ -155,6 +168,9 @@ class Decision:
     items: Decision | None = None
     #: Whether a registered resource is served under the name.
     served: bool = True
+    #: What the resource's ``has_access`` granted for the row (``None``: not asked), and which one it was.
+    row_access: Access | None = None
+    row_hook: str = ""
 
     @property
     def reasons(self) -> list[str]:
@@ -165,6 +181,8 @@ class Decision:
         for permission in self.permissions:
             get, methods = _permission_grants(permission)
             parts.append(f"permission {permission} grants {'get' if get else 'call ' + ','.join(methods)}")
+        if self.row_access is not None:
+            parts.append(f"{self.row_hook} grants {_grants_text(self.row_access)} for this row")
         for role, found in (("owner", self.owner), ("items", self.items)):
             if found is not None:
                 verdict = "may be read" if found.access.get else "may not be read"
@@ -198,8 +216,13 @@ class Decision:
             "superuser": self.superuser,
             "owner": self.owner.to_json() if self.owner is not None else None,
             "items": self.items.to_json() if self.items is not None else None,
+            "has_access": None if self.row_access is None else _row_json(self.row_hook, self.row_access),
             "reason": self.reason,
         }
+
+
+def _row_json(hook: str, access: Access) -> dict[str, Any]:
+    return {"hook": hook, "get": access.get, "call": [m for m in access.call.split(",") if m]}
 
 
 def _permission_grants(permission: str) -> tuple[bool, tuple[str, ...]]:
@@ -208,77 +231,131 @@ def _permission_grants(permission: str) -> tuple[bool, tuple[str, ...]]:
 
 
 class _Asker:
-    """The user a decision is for, with their groups read once and only when a group rule matches."""
+    """The user a decision is for, with their groups read once and only when a group rule matches, and the
+    request ``has_access`` hooks get."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: Any, request: Request) -> None:
         self.user = user
+        self.request = request
 
     @cached_property
     def group_ids(self) -> frozenset[int]:
         return frozenset(self.user.groups.values_list("pk", flat=True))
 
 
-def decide(token: Any, rid: str) -> Access:
-    """The access the holder of ``token`` has to ``rid`` (its query, if any, does not matter)."""
-    return explain(user_from_token(token), rid).access
+class AccessPolicy:
+    """The default access policy (see the module docstring), for the resources of ``registry``.
+
+    A policy of one's own is any class made with the registry (``Policy(registry)``) that has
+    ``decide(request) -> Access``; ``explain(user, rid, request=None) -> Decision`` serves ``resaccess`` and
+    the admin's simulator. Subclass this one to change a part. The service makes one per access request.
+    """
+
+    def __init__(self, registry: Registry = registry) -> None:
+        self.registry = registry
+
+    def decide(self, request: Request) -> Access:
+        """The access the user of an access request (its token's) has to its resource."""
+        return self.explain(request.user, request.rid, request).access
+
+    def explain(
+        self, user: AbstractBaseUser | AnonymousUser, rid: str, request: Request | None = None
+    ) -> Decision:
+        """The access ``user`` has to ``rid``, with what decided it; ``request`` is what ``has_access`` hooks
+        get (one is made for ``user`` without it). An inactive user is decided as anonymous, as their
+        connections are."""
+        if user.is_authenticated and not user.is_active:
+            user = AnonymousUser()
+        if user.is_superuser:
+            return Decision(rid, Access(get=True, call=ALL_METHODS), user, superuser=True)
+        if request is None:
+            name, query = split_rid(rid)
+            request = Request.made_for(user, "access", name, query)
+        return self._decide(_Asker(user, request), rid)
+
+    def _decide(self, asker: _Asker, rid: str, row: bool = True) -> Decision:
+        """``row``: whether ``rid`` may name one row (an items pattern, ``library.book.*``, does not)."""
+        user = asker.user
+        name, _query = split_rid(rid)
+        applied, others = [], []
+        for rule in rule_cache.rules():
+            if rule.pattern.matches(name):
+                group_ids = asker.group_ids if rule.applies_to == AccessRule.AppliesTo.GROUP else frozenset()
+                (applied if rule.applies(user, group_ids) else others).append(rule)
+        grants = Grants()
+        for rule in applied:
+            grants.add(rule.can_get, rule.methods)
+        owner, items, model, row_access, row_hook = None, None, None, None, ""
+        found = self.registry.resolve(name)
+        if found is not None:
+            route, params = found
+            resource = route.resource
+            if route.kind == RELATION:
+                owner = self._decide(asker, resource.rid_for(params[resource.lookup]))
+                items = self._items_decision(asker, resource, route.relation)
+                grants.add(owner.access.get and items is not None and items.access.get, ())
+            else:
+                model = resource.model
+                if route.kind == MODEL and row and _has_hook(resource):
+                    row_hook = f"{type(resource).__name__}.has_access"
+                    row_access = _row_access(resource, asker.request, params[resource.lookup])
+                    grants.add(row_access.get, [m for m in row_access.call.split(",") if m])
+        permissions = _granting_permissions(user, model) if model is not None else []
+        for permission in permissions:
+            grants.add(*_permission_grants(permission))
+        return Decision(
+            rid,
+            grants.access(),
+            user,
+            rules=tuple(applied),
+            other_rules=tuple(others),
+            permissions=tuple(permissions),
+            owner=owner,
+            items=items,
+            served=found is not None,
+            row_access=row_access,
+            row_hook=row_hook,
+        )
+
+    def _items_decision(self, asker: _Asker, owner: Any, relation: str) -> Decision | None:
+        """The decision on every item a relation can hold: its item resource's RID pattern
+        (``library.book.*``), which only rules covering all of them match; ``None`` when the item model is
+        not served."""
+        found = self.registry.relation(owner, relation)
+        if found is None or not self.registry.is_registered(found.item_model):
+            return None
+        pattern = self.registry.template(self.registry.resource_for(found.item_model).rid).pattern
+        return self._decide(asker, pattern, row=False)
+
+
+def _has_hook(resource: ModelResource) -> bool:
+    """Whether the resource's class defines ``has_access`` (only then is the row read)."""
+    return type(resource).has_access is not ModelResource.has_access
+
+
+def _row_access(resource: ModelResource, request: Request, key: str) -> Access:
+    """What ``has_access`` grants for the row under ``key``: nothing when there is no such row."""
+    try:
+        obj = resource.get_object(key)
+    except ResError:
+        return Access()
+    return resource.has_access(request, obj) or Access()
+
+
+def policy(reg: Registry = registry) -> AccessPolicy:
+    """The ``ACCESS_POLICY`` setting's policy for ``reg``."""
+    return bridge_settings.ACCESS_POLICY(reg)
 
 
 def explain(user: AbstractBaseUser | AnonymousUser, rid: str) -> Decision:
-    """The access ``user`` has to ``rid``, with what decided it (see the module docstring).
-
-    An inactive user is decided as anonymous, as their connections are.
-    """
-    if user.is_authenticated and not user.is_active:
-        user = AnonymousUser()
-    if user.is_superuser:
-        return Decision(rid, Access(get=True, call=ALL_METHODS), user, superuser=True)
-    return _decide(_Asker(user), rid)
+    """The configured policy's decision on ``rid`` for ``user``, with what decided it (default registry)."""
+    return policy().explain(user, rid)
 
 
-def _decide(asker: _Asker, rid: str) -> Decision:
-    user = asker.user
-    name, _query = split_rid(rid)
-    applied, others = [], []
-    for rule in rule_cache.rules():
-        if rule.pattern.matches(name):
-            group_ids = asker.group_ids if rule.applies_to == AccessRule.AppliesTo.GROUP else frozenset()
-            (applied if rule.applies(user, group_ids) else others).append(rule)
-    grants = Grants()
-    for rule in applied:
-        grants.add(rule.can_get, rule.methods)
-    owner, items, model = None, None, None
-    found = registry.resolve(name)
-    if found is not None:
-        route, params = found
-        if route.kind == RELATION:
-            owner = _decide(asker, route.resource.rid_for(params[route.resource.lookup]))
-            items = _items_decision(asker, route.resource, route.relation)
-            grants.add(owner.access.get and items is not None and items.access.get, ())
-        else:
-            model = route.resource.model
-    permissions = _granting_permissions(user, model) if model is not None else []
-    for permission in permissions:
-        grants.add(*_permission_grants(permission))
-    return Decision(
-        rid,
-        grants.access(),
-        user,
-        rules=tuple(applied),
-        other_rules=tuple(others),
-        permissions=tuple(permissions),
-        owner=owner,
-        items=items,
-        served=found is not None,
-    )
-
-
-def _items_decision(asker: _Asker, owner: Any, relation: str) -> Decision | None:
-    """The decision on every item a relation can hold: its item resource's RID pattern (``library.book.*``),
-    which only rules covering all of them match; ``None`` when the item model is not served."""
-    found = registry.relation(owner, relation)
-    if found is None or not registry.is_registered(found.item_model):
-        return None
-    return _decide(asker, registry.template(registry.resource_for(found.item_model).rid).pattern)
+def decide(token: Any, rid: str) -> Access:
+    """The access the holder of ``token`` has to ``rid`` (its query, if any, does not matter)."""
+    name, query = split_rid(rid)
+    return policy().decide(Request("access", name, query=query, token=token))
 
 
 def _granting_permissions(user: Any, model: type[models.Model]) -> list[str]:

@@ -53,7 +53,30 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="res_bridge.E007",
                 )
             )
-    return messages
+    return messages + _check_access_policy()
+
+
+def _check_access_policy() -> list[CheckMessage]:
+    """E008: ``ACCESS_POLICY`` names nothing importable, or something without ``decide``."""
+    path = bridge_settings.user_settings.get("ACCESS_POLICY")
+    if not isinstance(path, str) or not path:
+        return []  # the default, or E007
+    try:
+        found = bridge_settings.ACCESS_POLICY
+    except ImportError as e:
+        problem = str(e)
+    else:
+        if callable(getattr(found, "decide", None)):
+            return []
+        problem = f"RES_BRIDGE['ACCESS_POLICY'] = {path!r} has no decide method"
+    return [
+        Error(
+            f"{problem}.",
+            hint=f"A dotted path to an access policy class, such as {DEFAULTS['ACCESS_POLICY']!r} or a "
+            "subclass of it: made with the registry, with decide(request) and explain(user, rid, request).",
+            id="res_bridge.E008",
+        )
+    ]
 
 
 @register("res_bridge")

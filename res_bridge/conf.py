@@ -14,6 +14,7 @@ RES_BRIDGE = {
     "LOGIN_CONCURRENCY": 2,  # password checks at once per service process (of WORKERS threads)
     "LOGIN_FAILURE_LIMIT": 5,  # failed logins per username and per connection before a cool-off (0: off)
     "LOGIN_COOLOFF": 300,  # seconds after the last failure until logins are taken again
+    "ACCESS_POLICY": "res_bridge.access.AccessPolicy",  # dotted path to the access policy class
 }
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
 
 from res_protocol.environ import nats_url
 
@@ -40,7 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_CONCURRENCY": 2,
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_COOLOFF": 300,
+    "ACCESS_POLICY": "res_bridge.access.AccessPolicy",
 }
+
+#: Settings holding a dotted path: read as what it names, imported when first used.
+IMPORT_STRINGS = frozenset({"ACCESS_POLICY"})
 
 
 class BridgeSettings:
@@ -58,7 +64,8 @@ class BridgeSettings:
             raise AttributeError(f"invalid RES_BRIDGE setting: {name!r}")
         if name not in self._cache:
             default = nats_url() if name == "NATS_URL" else DEFAULTS[name]
-            self._cache[name] = self.user_settings.get(name, default)
+            value = self.user_settings.get(name, default)
+            self._cache[name] = perform_import(name, value) if name in IMPORT_STRINGS else value
         return self._cache[name]
 
     @property
@@ -67,6 +74,16 @@ class BridgeSettings:
 
     def reload(self) -> None:
         self._cache.clear()
+
+
+def perform_import(name: str, value: Any) -> Any:
+    """What the dotted path ``value`` of setting ``name`` names; :class:`ImportError` saying which setting."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as e:
+        raise ImportError(f"RES_BRIDGE[{name!r}] = {value!r} cannot be imported: {e}") from e
 
 
 def server_urls(urls: str) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from functools import reduce, wraps
+from functools import partial, reduce, wraps
 from operator import or_
 from typing import Any
 
@@ -50,21 +50,35 @@ _PENDING = "_res_pending"
 
 
 def connect_signals(reg: Registry = registry) -> None:
-    """Connect the handlers for every registered model (idempotent)."""
+    """Connect the handlers for every model ``reg`` serves, computing events with ``reg`` (idempotent)."""
     for resource in reg.resources:
         model = resource.model
-        _atomic_saves(model)
-        uid = f"res_bridge.{model._meta.label}"
-        post_init.connect(_remember, sender=model, dispatch_uid=uid)
-        post_save.connect(_saved, sender=model, dispatch_uid=uid)
-        pre_delete.connect(_deleting, sender=model, dispatch_uid=uid)
-        post_delete.connect(_deleted, sender=model, dispatch_uid=uid)
+        _atomic_saves(model, reg)
+        post_init.connect(_remember, sender=model, dispatch_uid=f"res_bridge.{model._meta.label}")
+        for signal, handler in ((post_save, _saved), (pre_delete, _deleting), (post_delete, _deleted)):
+            signal.connect(partial(handler, reg), sender=model, weak=False, dispatch_uid=_uid(reg, model))
     for relation in reg.relations:
         if relation.through is not None:
-            m2m_changed.connect(_m2m_changed, sender=relation.through, dispatch_uid="res_bridge.m2m")
+            m2m_changed.connect(
+                partial(_m2m_changed, reg), sender=relation.through, weak=False, dispatch_uid=_uid(reg)
+            )
 
 
-def _atomic_saves(model: type[models.Model]) -> None:
+def disconnect_signals(reg: Registry = registry) -> None:
+    """Disconnect what :func:`connect_signals` connected for ``reg`` (row state is still remembered)."""
+    for resource in reg.resources:
+        for signal in (post_save, pre_delete, post_delete):
+            signal.disconnect(sender=resource.model, dispatch_uid=_uid(reg, resource.model))
+    for relation in reg.relations:
+        if relation.through is not None:
+            m2m_changed.disconnect(sender=relation.through, dispatch_uid=_uid(reg))
+
+
+def _uid(reg: Registry, model: type[models.Model] | None = None) -> str:
+    return f"res_bridge.{id(reg)}.{model._meta.label if model else 'm2m'}"
+
+
+def _atomic_saves(model: type[models.Model], reg: Registry) -> None:
     """Run the model's saves that may add, remove or move the row in collections in a transaction (without a
     savepoint, as Django does for models with parents), so that the trigger's outbox row and the events the
     signal handler attaches to it commit together. Other saves need no events from the handler."""
@@ -74,7 +88,7 @@ def _atomic_saves(model: type[models.Model]) -> None:
 
     @wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
-        resource = registry.resource_for(model)  # also for subclasses, such as proxy models
+        resource = reg.resource_for(model)  # also for subclasses, such as proxy models
         if not self._state.adding and not _may_move(resource, self.__dict__.get(_STATE), self.__dict__):
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
@@ -96,11 +110,17 @@ def _remember(sender: type[models.Model], instance: models.Model, **kwargs: Any)
 
 
 def _saved(
-    sender: type, instance: models.Model, created: bool, raw: bool = False, using: str = "default", **kw: Any
+    reg: Registry,
+    sender: type,
+    instance: models.Model,
+    created: bool,
+    raw: bool = False,
+    using: str = "default",
+    **kw: Any,
 ) -> None:
     if raw:
         return
-    resource = registry.resource_for(sender)
+    resource = reg.resource_for(sender)
     old: State = instance.__dict__.get(_STATE, {})
     new = state_of(instance)
     instance.__dict__[_STATE] = new
@@ -117,11 +137,11 @@ def _saved(
     outbox.attach(using, opts.db_table, outbox.row_key(opts.pk, instance.pk, using), stored)
 
 
-def _deleting(sender: type, instance: models.Model, using: str = "default", **kwargs: Any) -> None:
+def _deleting(reg: Registry, sender: type, instance: models.Model, using: str = "default", **kw: Any) -> None:
     """Before the row goes: its places in many-to-many collections (their rows vanish silently)."""
-    item = registry.resource_for(sender)
+    item = reg.resource_for(sender)
     removes, links = [], []
-    for relation in registry.relations:
+    for relation in reg.relations:
         if relation.through is None or not issubclass(sender, relation.item_model):
             continue
         owners = relation.owner.model._default_manager.filter(**{relation.owner_lookup: instance.pk})
@@ -136,8 +156,8 @@ def _deleting(sender: type, instance: models.Model, using: str = "default", **kw
     instance.__dict__[_PENDING] = removes, links
 
 
-def _deleted(sender: type, instance: models.Model, using: str = "default", **kwargs: Any) -> None:
-    resource = registry.resource_for(sender)
+def _deleted(reg: Registry, sender: type, instance: models.Model, using: str = "default", **kw: Any) -> None:
+    resource = reg.resource_for(sender)
     old = instance.__dict__.get(_STATE) or state_of(instance)
     messages, links = instance.__dict__.pop(_PENDING, ([], []))
     messages += _moves(resource, instance, old, None)
@@ -153,16 +173,22 @@ def _deleted(sender: type, instance: models.Model, using: str = "default", **kwa
 
 
 def _m2m_changed(
-    sender: type, instance: models.Model, action: str, pk_set: set | None, using: str = "default", **kw: Any
+    reg: Registry,
+    sender: type,
+    instance: models.Model,
+    action: str,
+    pk_set: set | None,
+    using: str = "default",
+    **kw: Any,
 ) -> None:
     phase, _, what = action.partition("_")
     pending: dict[tuple[int, Any], list] = instance.__dict__.setdefault("_res_m2m", {})
     messages: list[Message] = []
     links: list[str] = []
-    for relation in registry.relations:
+    for relation in reg.relations:
         if relation.through is not sender:
             continue
-        item = registry.resource_for(relation.item_model)
+        item = reg.resource_for(relation.item_model)
         if isinstance(instance, relation.owner.model):
             owners = [instance.pk]
         elif phase == "pre" and what == "clear":
@@ -229,7 +255,7 @@ def _holders(resource: ModelResource, state: State | None) -> list[tuple[str, Re
     found: list[tuple[str, Relation | None, Any]] = (
         [(resource.collection, None, None)] if resource.collection else []
     )
-    for relation in registry.relations:
+    for relation in resource.registry.relations:
         if relation.fk_attname and issubclass(resource.model, relation.item_model):
             owner_pk = state.get(relation.fk_attname)
             if owner_pk is not None:
@@ -268,7 +294,9 @@ def _may_move(resource: ModelResource, old: State | None, new: State) -> bool:
         return True
     attnames = [*resource.order_attnames]
     attnames += [
-        r.fk_attname for r in registry.relations if r.fk_attname and issubclass(resource.model, r.item_model)
+        r.fk_attname
+        for r in resource.registry.relations
+        if r.fk_attname and issubclass(resource.model, r.item_model)
     ]
     return any(old.get(a) != new.get(a) for a in attnames)
 
@@ -347,7 +375,10 @@ def parse_query_subject(subject: str) -> tuple[str, float] | None:
 
 
 def announce_change(
-    instance_or_model: models.Model | type[models.Model], pk: Any = None, using: str = "default"
+    instance_or_model: models.Model | type[models.Model],
+    pk: Any = None,
+    using: str = "default",
+    reg: Registry = registry,
 ) -> None:
     """Announce a row written without signals (``QuerySet.update``, raw SQL): its current values
     as a change event (or a delete event when it is gone), and a reset of the collections that may
@@ -356,7 +387,7 @@ def announce_change(
         model, pk = type(instance_or_model), instance_or_model.pk
     else:
         model = instance_or_model
-    resource = registry.resource_for(model)
+    resource = reg.resource_for(model)
     row = resource.get_queryset().filter(pk=pk).first()
     if row is None:
         messages = [(f"event.{resource.rid_for(pk)}.delete", b"")]
@@ -366,25 +397,25 @@ def announce_change(
     outbox.write(using, outbox.encode(messages, _query_names(resource)))
 
 
-def announce_reset(model: type[models.Model], using: str = "default") -> None:
+def announce_reset(model: type[models.Model], using: str = "default", reg: Registry = registry) -> None:
     """Announce that any row of ``model`` may have changed (``bulk_create``, bulk updates):
     a ``system.reset`` of its resources and of every collection that may hold its rows."""
-    resource = registry.resource_for(model)
+    resource = reg.resource_for(model)
     outbox.write(using, outbox.encode([publisher.reset_message(_everything(resource))]))
 
 
 def _everything(resource: ModelResource) -> list[str]:
     """Patterns of every resource that shows rows of ``resource``."""
-    names = [registry.template(resource.rid).pattern, *_holding(resource)]
-    return names + [registry.template(rid).pattern for rid in resource.relations.values()]
+    names = [Registry.template(resource.rid).pattern, *_holding(resource)]
+    return names + [Registry.template(rid).pattern for rid in resource.relations.values()]
 
 
 def _holding(resource: ModelResource) -> list[str]:
     """Patterns of the collections that hold rows of ``resource``."""
     names = [resource.collection] if resource.collection else []
-    for relation in registry.relations:
+    for relation in resource.registry.relations:
         if issubclass(resource.model, relation.item_model):
-            names.append(registry.template(relation.owner.relations[relation.name]).pattern)
+            names.append(Registry.template(relation.owner.relations[relation.name]).pattern)
     return names
 
 

@@ -1,6 +1,6 @@
 """The request a handler receives: one RES get, access, call or auth request from NATS.
 
-Handlers (call methods, ``res_bridge.auth.handle``, ``res_bridge.access.decide``) read the fields
+Handlers (call methods, ``res_bridge.auth.handle``, the access policy and ``has_access``) read the fields
 and may queue messages that must reach NATS before the reply (a token event). The service sends
 :attr:`Request.outbox` in order, then the reply, on the same connection.
 """
@@ -51,6 +51,13 @@ class Request:
     @property
     def rid(self) -> str:
         return join_rid(self.resource_name, self.query)
+
+    @classmethod
+    def made_for(cls, user: Any, kind: str, resource_name: str, query: str = "") -> Request:
+        """A request of ``user`` that no gateway sent (``manage.py resaccess``, the admin's simulator)."""
+        request = cls(kind, resource_name, query=query)
+        request._user = user
+        return request
 
     @classmethod
     def from_payload(cls, kind: str, resource_name: str, method: str, payload: bytes) -> Request:

@@ -14,20 +14,23 @@ A name in ``fields`` is a model field (through the resource's DRF serializer), a
 key to a registered model (a reference ``{"rid": ...}``), a foreign key's column (``owner_id``:
 the bare key), or a name of ``relations`` (a reference to that collection). Call methods ``set``,
 ``new`` and ``delete`` validate with the serializer; custom ones are declared with :func:`call_method`.
+``has_access(request, obj)`` grants access per row, beside the access rules (``res_bridge.access``).
 The full reference is ``docs/bridge.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 from rest_framework import serializers
 
-from res_protocol import errors, ref
+from res_protocol import Access, errors, ref
 
 from .conf import bridge_settings
 from .queries import Query, parse_query
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 PREDEFINED_METHODS = ("set", "new", "delete")
+
+#: Deprecated handler names (one release) → their new names.
+DEPRECATED_HANDLERS = {"call_delete": "call_delete_by_id", "call_destroy": "call_delete_row"}
 
 
 def call_method(
@@ -64,11 +70,21 @@ class ModelResource:
     serializer_class: type[serializers.Serializer] | None = None
     collection: str | None = None
     ordering: Sequence[str] | None = None
-    relations: dict[str, str] = {}
-    query_filters: dict[str, str] = {}
+    relations: Mapping[str, str] = MappingProxyType({})
+    query_filters: Mapping[str, str] = MappingProxyType({})
     query_ordering: Sequence[str] = ()
     page_size: int | None = None
     call_methods: Sequence[str] = PREDEFINED_METHODS
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for old, new in DEPRECATED_HANDLERS.items():
+            if old in cls.__dict__:
+                warnings.warn(
+                    f"{cls.__qualname__}.{old} overrides a deprecated name: rename it {new}",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -218,6 +234,17 @@ class ModelResource:
     def query_rows(self, query: Query) -> list[dict[str, str]]:
         return self.to_collection(query.apply(self.get_queryset(), self.query_filters, self.order_by))
 
+    # -- access ---------------------------------------------------------------------------------
+
+    def has_access(self, request: Request, obj: models.Model) -> Access | None:
+        """The access to the row ``obj`` this resource grants ``request.user``, added to what the access
+        rules and model permissions grant (``Access(get=True, call="set")``); ``None`` grants nothing more.
+
+        Object-level, like DRF's ``has_object_permission``: asked by the default access policy for the
+        model resource of a row that exists; the row is read only for resources that define this method.
+        It decides nothing for collections (relation collections need every item readable)."""
+        return None
+
     # -- calls ----------------------------------------------------------------------------------
 
     def method_handler(self, method: str, detail: bool) -> Callable | None:
@@ -226,9 +253,14 @@ class ModelResource:
             return custom
         if method not in self.call_methods:
             return None
-        predefined = {("set", True): self.call_set, ("delete", True): self.call_destroy}
-        predefined |= {("new", False): self.call_new, ("delete", False): self.call_delete}
+        predefined = {("set", True): self.call_set, ("delete", True): self._predefined("call_destroy")}
+        predefined |= {("new", False): self.call_new, ("delete", False): self._predefined("call_delete")}
         return predefined.get((method, detail))
+
+    def _predefined(self, old: str) -> Callable:
+        """The handler named :data:`DEPRECATED_HANDLERS` ``[old]``, or a subclass's override of ``old``."""
+        overridden = getattr(type(self), old) is not getattr(ModelResource, old)
+        return getattr(self, old if overridden else DEPRECATED_HANDLERS[old])
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer:
         return self.serializer(*args, **kwargs)
@@ -246,8 +278,9 @@ class ModelResource:
         obj = self.perform_create(serializer, request)
         return ResourceResponse(self.rid_for(obj))
 
-    def call_delete(self, request: Request) -> None:
-        """``delete`` on the collection, params ``{"id": <key>}``; an unknown key is no error."""
+    def call_delete_by_id(self, request: Request) -> None:
+        """``delete`` on the collection: the row whose key is params ``{"id": <key>}``; an unknown key is
+        no error."""
         key = _params(request).get("id")
         if not isinstance(key, (int, float)) or isinstance(key, bool):
             raise errors.invalid_params(f"{self.opts.verbose_name.capitalize()} ID must be a number")
@@ -255,9 +288,19 @@ class ModelResource:
             for obj in self.get_queryset().filter(**{self.lookup: int(key)}):
                 self.perform_destroy(obj, request)
 
-    def call_destroy(self, request: Request, obj: models.Model) -> None:
-        """``delete`` on the model resource itself."""
+    def call_delete_row(self, request: Request, obj: models.Model) -> None:
+        """``delete`` on the model resource: that row."""
         self.perform_destroy(obj, request)
+
+    def call_delete(self, request: Request) -> None:
+        """Deprecated name of :meth:`call_delete_by_id`."""
+        _deprecated("call_delete")
+        self.call_delete_by_id(request)
+
+    def call_destroy(self, request: Request, obj: models.Model) -> None:
+        """Deprecated name of :meth:`call_delete_row`."""
+        _deprecated("call_destroy")
+        self.call_delete_row(request, obj)
 
     def data_from(self, request: Request) -> dict[str, Any]:
         """The call's params as serializer data: a reference to a registered row becomes its key."""
@@ -284,6 +327,12 @@ class ModelResource:
 
     def perform_destroy(self, obj: models.Model, request: Request) -> None:
         obj.delete()
+
+
+def _deprecated(old: str) -> None:
+    warnings.warn(
+        f"ModelResource.{old} is deprecated: use {DEPRECATED_HANDLERS[old]}", DeprecationWarning, stacklevel=3
+    )
 
 
 def _params(request: Request) -> dict[str, Any]:

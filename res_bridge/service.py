@@ -19,7 +19,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
-import importlib
 import logging
 import signal
 import time
@@ -388,11 +387,7 @@ class Service:
     def _access(self, request: Request) -> Any:
         if request.resource_name == revision.access_rid():
             return revision.ACCESS.to_result()
-        try:
-            access_module = importlib.import_module("res_bridge.access")
-        except ImportError:
-            raise errors.internal_error("access control is not installed")
-        access = access_module.decide(request.token, request.rid)
+        access = bridge_settings.ACCESS_POLICY(self.registry).decide(request)
         if not access.get and not access.call:
             raise errors.ACCESS_DENIED()
         return access.to_result()

@@ -104,17 +104,30 @@ def test_loaddemo_resets_changed_data_and_keeps_other_rules() -> None:
         "Coraline",
     ]
     assert authenticate(username="alice", password="demo") is not None
-    assert AccessRule.objects.count() == 8 and AccessRule.objects.filter(pk=own.pk).exists()
+    assert AccessRule.objects.count() == 7 and AccessRule.objects.filter(pk=own.pk).exists()
     assert Shelf.objects.count() == 2 and Loan.objects.count() == 1
     assert Book.objects.create(title="Next", author="Someone").pk > 3  # ids after the demo ones stay free
 
 
-def test_a_borrower_may_read_their_loan() -> None:
-    """borrow answers with the new loan's resource: its borrower may get it (so may other signed-in users)."""
+def test_a_borrower_may_read_and_return_their_loan_and_nobody_else_may() -> None:
+    """borrow answers with the new loan's resource: its borrower may get it and return it (``delete``), by
+    ``LoanResource.has_access``; other users may not, nor read any book's loans."""
     loaddemo()
     request = Request(kind="call", resource_name="library.book.1", method="borrow", token=token("bob"))
     borrow = registry.resource_for(Book).method_handler("borrow", True)
     loan_rid = borrow(request, Book.objects.get(pk=1)).rid
-    assert decide(token("bob"), loan_rid) == Access(get=True)
-    assert decide(token("carol"), loan_rid) == Access(get=True)
-    assert decide(None, loan_rid) == Access()
+    alices = f"library.loan.{Loan.objects.get(borrower__username='alice').pk}"
+    assert decide(token("bob"), loan_rid) == Access(get=True, call="delete")
+    assert decide(token("alice"), alices) == Access(get=True, call="delete")
+    for who, rid in (("carol", loan_rid), ("alice", loan_rid), ("", loan_rid), ("bob", alices)):
+        assert decide(token(who), rid) == Access(), (who, rid)
+    for who in ("alice", "bob", "carol", ""):
+        assert decide(token(who), "library.book.1.loans") == Access(), who
+        assert decide(token(who), "library.book.2.loans") == Access(), who
+    assert decide(token("admin"), "library.book.1.loans") == Access(get=True, call="*")
+
+
+def test_loaddemo_removes_the_rule_that_let_everybody_read_loans() -> None:
+    AccessRule.objects.create(pattern="library.loan.*", applies_to="authenticated", can_get=True)
+    loaddemo()
+    assert not AccessRule.objects.filter(pattern="library.loan.*").exists()

@@ -13,8 +13,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from library.models import Book, Loan, Shelf
-from res_bridge import ModelResource, access
-from res_bridge.access import decide, rule_cache
+from res_bridge import ModelResource, Request
+from res_bridge.access import AccessPolicy, rule_cache
 from res_bridge.models import AccessRule
 from res_bridge.registry import Registry
 from res_bridge.tokens import token_for
@@ -44,14 +44,20 @@ class Loans(ModelResource):
     fields = ["id", "due"]
 
 
+EVERY_SHAPE = Registry()
+for resource in (Books, Shelves, Loans):
+    EVERY_SHAPE.register(resource)
+
+
+def decide(token: Any, rid: str) -> Access:
+    """The access the policy for these shapes answers an access request with."""
+    return AccessPolicy(EVERY_SHAPE).decide(Request("access", rid, token=token))
+
+
 @pytest.fixture(autouse=True)
-def every_shape(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    shapes = Registry()
-    for resource in (Books, Shelves, Loans):
-        shapes.register(resource)
-    monkeypatch.setattr(access, "registry", shapes)
+def every_shape() -> Registry:
     rule_cache.clear()
-    return shapes
+    return EVERY_SHAPE
 
 
 def test_the_registry_offers_these_three_shapes(every_shape: Registry) -> None:

@@ -11,8 +11,10 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from websockets.sync.client import connect
 
+from library.models import Loan
 from res_bridge.access import RuleCache, rule_cache, users_let_in
 from res_bridge.models import AccessRule
+from res_protocol import Access
 from tests.bridge.test_access_demo import loaddemo
 from tests.harness import run_gateway
 from tests.support import NatsServer
@@ -69,6 +71,19 @@ def test_the_simulator_shows_the_decision_and_the_rules_behind_it(admin_client_:
         "library.shelf.1",
         "library.book.*",
     ]
+
+
+def test_the_simulator_shows_what_has_access_granted(admin_client_: Client) -> None:
+    loan = f"library.loan.{Loan.objects.get().pk}"
+    response = admin_client_.get(SIMULATOR, {"user": "alice", "rid": loan, "method": "delete"})
+    assert response.context["decision"].access == Access(get=True, call="delete")
+    assert response.context["method_allowed"] is True
+    assert (
+        "<li>LoanResource.has_access grants get, call delete for this row</li>" in response.content.decode()
+    )
+    response = admin_client_.get(SIMULATOR, {"user": "bob", "rid": loan})
+    assert response.context["decision"].access == Access()
+    assert "<li>LoanResource.has_access grants nothing for this row</li>" in response.content.decode()
 
 
 def test_the_simulator_speaks_for_anonymous_connections(admin_client_: Client) -> None:
