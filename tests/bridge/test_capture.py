@@ -314,7 +314,8 @@ def _book_saved_twice() -> tuple[int, list]:
 async def test_rows_of_a_relay_killed_before_its_delete_go_out_as_resets(nc, proxy, everything, monkeypatch):
     monkeypatch.setattr(relay_module, "CLAIM_TIMEOUT", 1.0)  # the dead relay's claim (SQLite) is stale soon
     url = await proxy.start()
-    process = manage("resoutbox", "relay", "--nats", url, env={"DATABASE_URL": database_url()})
+    env = {"DATABASE_URL": database_url(), "LOG_LEVEL": "INFO"}  # it says when it is up
+    process = manage("resoutbox", "relay", "--nats", url, env=env)
     relay = None
     try:
         deadline = time.monotonic() + 30
