@@ -210,6 +210,21 @@ class OutboxEntry(models.Model):
         return f"{self.op} {self.table} {self.key}".strip()
 
 
+class OutboxAttempt(models.Model):
+    """An outbox row a relay began to send, committed before it published anything (``res_bridge.relay``).
+
+    The relay deletes it with the row once NATS has confirmed the row's events. Still there when a relay
+    claims the row, it says that the row's events may have gone out already: they are not sent again.
+    """
+
+    id = models.BigIntegerField(primary_key=True)  # the outbox row's id
+
+    class Meta:
+        db_table = "res_bridge_outbox_attempt"
+        verbose_name = _("outbox attempt")
+        verbose_name_plural = _("outbox attempts")
+
+
 class AccessSimulator(AccessRule):
     """No table of its own: the entry of the admin's access simulator page in the RES bridge app list."""
 

@@ -19,7 +19,7 @@ from django.db.models import Max, Subquery
 
 from res_protocol import dumps
 
-from .models import OutboxEntry
+from .models import OutboxAttempt, OutboxEntry
 from .registry import Relation
 from .triggers import OUTBOX, through_keys
 
@@ -72,6 +72,7 @@ def clear(using: str) -> None:
         else:
             cursor.execute(f"UPDATE {OUTBOX} SET claimed = 0")
         cursor.execute(f"DELETE FROM {OUTBOX}")
+        cursor.execute(f"DELETE FROM {OutboxAttempt._meta.db_table}")
 
 
 def row_key(field: Any, value: Any, using: str) -> str:

@@ -11,7 +11,12 @@ them (a round trip through the server), and only then deletes the rows. Several 
 on PostgreSQL a pass locks its rows (``FOR UPDATE SKIP LOCKED``) in a transaction that ends after the
 delete, and gives way when another relay holds older rows; on SQLite a pass marks its rows claimed in
 one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that died) is taken over.
-A relay that dies between publishing and deleting leaves its rows to be sent again: at least once.
+
+Nothing twice: before publishing, a pass commits an :class:`~res_bridge.models.OutboxAttempt` for each
+row (on PostgreSQL over a second connection, as the rows' lock is held until the delete). A row claimed
+with an attempt already there may have been sent, in part or in full, by a relay that died or lost NATS
+before its delete: its events are not sent again; a ``system.reset`` of every resource they touch goes
+out in their place (:func:`as_reset`), and later rows follow as usual, in order.
 
 The relay wakes on ``NOTIFY res_bridge_outbox`` on PostgreSQL (psycopg's ``notifies()``) and polls
 every ``RELAY_POLL_INTERVAL`` on SQLite. While NATS is unreachable the rows wait; a failed pass (the
@@ -23,19 +28,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import logging
 import time
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connections, transaction
 
-from res_protocol import dumps
+from res_protocol import dumps, loads
 
 from .conf import bridge_settings
 from .events import Captured, query_subject
-from .models import OutboxEntry
-from .publisher import round_trip
+from .models import OutboxAttempt, OutboxEntry
+from .publisher import Message, reset_message, round_trip
 from .registry import Registry, registry
 from .triggers import CHANNEL, OUTBOX
 
@@ -49,6 +56,7 @@ CONFIRM_TIMEOUT = 5.0
 PG_POLL_INTERVAL = 1.0
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
+ATTEMPTS = OutboxAttempt._meta.db_table
 
 PG_CLAIM = f"""
 WITH head AS (SELECT min(id) AS first FROM {OUTBOX})
@@ -84,6 +92,7 @@ class Relay:
         self._passed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
+        self._marks: Any = None  # PostgreSQL: the connection that commits attempts while rows are locked
 
     @property
     def vendor(self) -> str:
@@ -179,6 +188,8 @@ class Relay:
 
     def _close(self) -> None:
         connections[self.using].close()
+        if self._marks is not None:
+            self._marks.close()
 
     def _last_id(self) -> int | None:
         return OutboxEntry.objects.using(self.using).order_by("-id").values_list("id", flat=True).first()
@@ -198,10 +209,12 @@ class Relay:
                 rows = cursor.fetchall()
                 if not rows or rows[0][0] != rows[0][-1]:
                     return 0  # empty, or another relay holds older rows
-                self._send(rows)
-                # the delete need not wait for the disk: lost in a crash, the rows are only sent again
+                ids = [row[0] for row in rows]
+                self._send(rows, self._attempt(ids))
+                # the delete need not wait for the disk: lost in a crash, the rows go out as resets
                 cursor.execute(RELAY_DELETING)
-                cursor.execute(f"DELETE FROM {OUTBOX} WHERE id = ANY(%s)", [[row[0] for row in rows]])
+                cursor.execute(f"DELETE FROM {OUTBOX} WHERE id = ANY(%s)", [ids])
+                cursor.execute(f"DELETE FROM {ATTEMPTS} WHERE id = ANY(%s)", [ids])
             return len(rows)
         now = time.time()
         with connection.cursor() as cursor:
@@ -210,18 +223,39 @@ class Relay:
         if not rows:
             return 0
         ids = ", ".join(str(row[0]) for row in rows)
+        tried = self._attempt([row[0] for row in rows])
         try:
-            self._send(rows)
+            self._send(rows, tried)
         except BaseException:
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor:  # free for the next pass, which sends resets for them
                 cursor.execute(f"UPDATE {OUTBOX} SET claimed = NULL WHERE id IN ({ids})")
             raise
-        with connection.cursor() as cursor:
+        with transaction.atomic(using=self.using), connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {OUTBOX} WHERE id IN ({ids})")
+            cursor.execute(f"DELETE FROM {ATTEMPTS} WHERE id IN ({ids})")
         return len(rows)
 
-    def _send(self, rows: list[tuple]) -> None:
-        messages = outgoing([_entry(row) for row in rows], self.registry)
+    def _attempt(self, ids: list[int]) -> set[int]:
+        """Commit an attempt for each row; return the rows that had one already (maybe sent before)."""
+        if connections[self.using].vendor == "postgresql":
+            if self._marks is None:
+                self._marks = connections.create_connection(self.using)
+            connection = self._marks
+        else:
+            connection = connections[self.using]  # not in a transaction: each statement commits
+        values = ", ".join(f"({int(i)})" for i in ids)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {ATTEMPTS} (id) VALUES {values} ON CONFLICT DO NOTHING RETURNING id")
+            return set(ids) - {row[0] for row in cursor.fetchall()}
+
+    def _send(self, rows: list[tuple], tried: set[int]) -> None:
+        if tried:
+            logger.warning(
+                "outbox relay: %d rows may have been sent before (a relay died or lost NATS): "
+                "resetting their resources instead",
+                len(tried),
+            )
+        messages = outgoing([_entry(row) for row in rows], self.registry, tried)
         future = asyncio.run_coroutine_threadsafe(self._publish(messages), self._loop)  # type: ignore[arg-type]
         try:
             future.result(CONFIRM_TIMEOUT + 1)
@@ -236,10 +270,47 @@ class Relay:
         await round_trip(self.nc, CONFIRM_TIMEOUT)
 
 
-def outgoing(entries: list[OutboxEntry], reg: Registry = registry) -> list[tuple[str, bytes]]:
-    """The messages to send for a batch of outbox rows, in order; query events get a fresh subject."""
+def outgoing(
+    entries: list[OutboxEntry], reg: Registry = registry, tried: Collection[int] = ()
+) -> list[Message]:
+    """The messages to send for a batch of outbox rows, in order; query events get a fresh subject.
+
+    Each run of rows in ``tried`` (maybe sent before) goes out as :func:`as_reset` of its messages."""
+    messages: list[Message] = []
+    for again, run in itertools.groupby(entries, lambda entry: entry.id in tried):
+        found = _messages(list(run), reg)
+        messages += as_reset(found) if again else found
+    return [
+        (subject, dumps({"subject": query_subject(subject[6:-6])}))
+        if subject.startswith("event.") and subject.endswith(".query")
+        else (subject, data)
+        for subject, data in messages
+    ]
+
+
+def as_reset(messages: list[Message]) -> list[Message]:
+    """What to send in place of ``messages`` that may have gone out already: one ``system.reset`` of the
+    resources of their events and of the resources and access their resets name (gateways fetch them
+    again and send clients the differences), then any token reset as it is (asking again does no harm)."""
+    resources: set[str] = set()
+    access: set[str] = set()
+    rest: list[Message] = []
+    for subject, data in messages:
+        if subject.startswith("event."):
+            resources.add(subject[6:].rsplit(".", 1)[0])
+        elif subject == "system.reset":
+            body = loads(data)
+            resources.update(body.get("resources", ()))
+            access.update(body.get("access", ()))
+        else:
+            rest.append((subject, data))
+    return ([reset_message(resources, access)] if resources or access else []) + rest
+
+
+def _messages(entries: list[OutboxEntry], reg: Registry) -> list[Message]:
+    """The events of a run of outbox rows, in order (query events with their stored subject)."""
     captured = Captured(reg)
-    messages: list[tuple[str, bytes]] = []
+    messages: list[Message] = []
     for entry in entries:
         if entry.messages is None:
             captured.add(entry)
@@ -247,12 +318,7 @@ def outgoing(entries: list[OutboxEntry], reg: Registry = registry) -> list[tuple
         messages += captured.close()
         messages += [(subject, (data or "").encode()) for subject, data in entry.messages]
     messages += captured.close()
-    return [
-        (subject, dumps({"subject": query_subject(subject[6:-6])}))
-        if subject.startswith("event.") and subject.endswith(".query")
-        else (subject, data)
-        for subject, data in messages
-    ]
+    return messages
 
 
 def _entry(row: tuple) -> OutboxEntry:

@@ -8,23 +8,27 @@ tested against a NATS outage, a lost database connection, rows deleted behind it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import sqlite3
+import time
 import uuid
 
 import nats
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from library.models import Book, Loan, Shelf
+from res_bridge import relay as relay_module
 from res_bridge.checks import check_capture
-from res_bridge.models import OutboxEntry
+from res_bridge.models import OutboxAttempt, OutboxEntry
 from res_bridge.publisher import round_trip
-from res_bridge.relay import Relay
+from res_bridge.relay import Relay, outgoing
 from res_bridge.service import Service
+from res_protocol import dumps, loads
 from tests.bridge.conftest import Recorder, db
 from tests.support import NatsServer, free_port, manage
 
@@ -197,6 +201,7 @@ async def test_exactly_one_event_per_plain_save(service, events, resets, nc):
     queries = [s for s, _ in events.messages if s.endswith(".query")]
     assert set(queries) == {"event.library.books.query"} and len(queries) <= 30  # one per pass of the relay
     assert resets.messages == []
+    assert await db(OutboxAttempt.objects.count)() == 0  # each attempt went with its row
 
 
 async def test_a_process_killed_right_after_its_commit_loses_nothing(service, events, nc, nats_url):
@@ -218,6 +223,184 @@ async def test_a_process_killed_right_after_its_commit_loses_nothing(service, ev
     assert plain(await settle(service, events, nc)) == [
         ("event.library.books.add", {"value": ref("book", pk), "idx": 0}),
         (f"event.library.book.{pk}.change", {"values": {"author": "Gone"}}),
+    ]
+
+
+# -- nothing twice: rows that may have gone out go out as resets --------------------------------------
+
+
+class Proxy:
+    """A TCP proxy to a NATS server that can hold back what the server sends (clients then wait for
+    confirmations while the server has all they sent) and cut every connection."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
+        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    def hold(self) -> None:
+        self.flowing.clear()
+
+    def cut(self) -> None:
+        """Close every connection; new ones flow."""
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+        self.flowing.set()
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()  # type: ignore[union-attr]
+
+    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, server_writer]
+        await asyncio.gather(
+            self._pipe(reader, server_writer, None), self._pipe(server_reader, writer, self.flowing)
+        )
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: asyncio.Event | None):
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if gate is not None:
+                    await gate.wait()
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
+
+
+@pytest.fixture
+async def proxy(nats_url):
+    proxy = Proxy(int(nats_url.rsplit(":", 1)[1]))
+    yield proxy
+    await proxy.stop()
+
+
+@pytest.fixture
+async def everything(nc):
+    """Events and resets, in the order NATS delivered them (query events with their payload dropped)."""
+    recorder = Recorder()
+    for subject in ("event.>", "system.reset"):
+        await nc.subscribe(subject, cb=recorder._on)
+    await round_trip(nc, 5)
+    return recorder
+
+
+def shown(messages: list) -> list:
+    return [(s, None) if s.endswith(".query") else (s, body) for s, body in messages]
+
+
+def _book_saved_twice() -> tuple[int, list]:
+    """A new book, then a new title, in one transaction (one pass): the events the relay sends for them."""
+    with transaction.atomic():
+        book = Book.objects.create(title="v0", author="X")
+        book.title = "v1"
+        book.save()
+    return book.pk, [
+        ("event.library.books.add", {"value": ref("book", book.pk), "idx": 0}),
+        ("event.library.books.query", None),
+        (f"event.library.book.{book.pk}.change", {"values": {"title": "v1"}}),
+        ("event.library.books.query", None),
+    ]
+
+
+async def test_rows_of_a_relay_killed_before_its_delete_go_out_as_resets(nc, proxy, everything, monkeypatch):
+    monkeypatch.setattr(relay_module, "CLAIM_TIMEOUT", 1.0)  # the dead relay's claim (SQLite) is stale soon
+    url = await proxy.start()
+    env = {"DATABASE_URL": database_url(), "LOG_LEVEL": "INFO"}  # it says when it is up
+    process = manage("resoutbox", "relay", "--nats", url, env=env)
+    relay = None
+    try:
+        deadline = time.monotonic() + 30
+        while "outbox relay sending the outbox" not in process.output():
+            assert process.proc.poll() is None and time.monotonic() < deadline, process.output()
+            await asyncio.sleep(0.05)
+        proxy.hold()  # the relay publishes, and waits for NATS to confirm: killed, it never deletes
+        pk, sent = await db(_book_saved_twice)()
+        assert shown(await everything.wait(len(sent))) == sent
+        await asyncio.to_thread(process.kill)
+        assert await db(OutboxEntry.objects.count)() == 2
+        assert await db(OutboxAttempt.objects.count)() == 2
+
+        def later() -> None:
+            Book.objects.filter(pk=pk).update(author="Y")
+
+        await db(later)()
+        relay = Relay(nc)
+        await relay.start()
+        assert await relay.drain()
+        assert shown(await everything.settle(nc)) == [
+            *sent,
+            ("system.reset", {"resources": [f"library.book.{pk}", "library.books"]}),
+            (f"event.library.book.{pk}.change", {"values": {"author": "Y"}}),
+            ("event.library.books.query", None),
+        ]
+        assert await db(OutboxEntry.objects.count)() == await db(OutboxAttempt.objects.count)() == 0
+    finally:
+        process.kill()
+        process.stop()
+        if relay is not None:
+            await relay.stop()
+
+
+async def test_nats_lost_before_the_confirmation_sends_resets_not_the_events_again(
+    nc, proxy, everything, monkeypatch
+):
+    monkeypatch.setattr(relay_module, "CONFIRM_TIMEOUT", 1.0)
+    client = await nats.connect(await proxy.start(), reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+    relay = Relay(client)
+    await relay.start()
+    try:
+        proxy.hold()
+        pk, sent = await db(_book_saved_twice)()
+        assert shown(await everything.wait(len(sent))) == sent  # published, never confirmed
+        proxy.cut()
+        deadline = time.monotonic() + 30
+        while await db(OutboxEntry.objects.count)():
+            assert time.monotonic() < deadline
+            await relay.drain()
+        assert shown(await everything.settle(nc)) == [
+            *sent,
+            ("system.reset", {"resources": [f"library.book.{pk}", "library.books"]}),
+        ]
+        assert await db(OutboxAttempt.objects.count)() == 0
+    finally:
+        await relay.stop()
+        await client.close()
+
+
+def test_each_run_of_rows_that_may_have_gone_out_becomes_one_reset_in_order():
+    def row(id: int, *messages: tuple[str, dict]) -> OutboxEntry:
+        stored = [[subject, dumps(body).decode()] for subject, body in messages]
+        return OutboxEntry(id=id, op=OutboxEntry.MESSAGES, messages=stored)
+
+    token = ("system.tokenReset", {"tids": ["user.1"], "subject": "auth.refresh"})
+    entries = [
+        row(1, ("event.library.book.1.change", {"values": {"title": "a"}})),
+        row(2, ("system.reset", {"resources": ["library.books"], "access": ["library.>"]}), token),
+        row(3, ("event.library.books.add", {"value": ref("book", 2), "idx": 0})),
+        OutboxEntry(
+            id=4,
+            op="U",
+            table="library_book",
+            key="5",
+            old={"id": 5, "title": "a"},
+            new={"id": 5, "title": "b"},
+        ),
+    ]
+    sent = [(subject, loads(data) if data else None) for subject, data in outgoing(entries, tried={1, 2, 4})]
+    assert shown(sent) == [
+        ("system.reset", {"resources": ["library.book.1", "library.books"], "access": ["library.>"]}),
+        token,
+        ("event.library.books.add", {"value": ref("book", 2), "idx": 0}),
+        ("system.reset", {"resources": ["library.book.5", "library.books"]}),
     ]
 
 
