@@ -44,6 +44,20 @@ class _Subscription:
             logger.debug("unsubscribe %s: %s", self._sub.subject, e)
 
 
+class _Client(Client):
+    """nats-py's client, queuing a flush only when none is queued yet (as its ``publish`` does).
+
+    Its subscribe and unsubscribe queue one each: in a storm of subscriptions its flusher then wakes
+    once per subscription, thousands of times for what one write sends.
+    """
+
+    async def _flush_pending(self, force_flush: bool = False) -> Any:
+        queued = self._flush_queue is not None and not self._flush_queue.empty()
+        if queued and not force_flush and self._flusher_task is not None and not self._flusher_task.done():
+            return None  # the flusher is due to run and writes everything pending
+        return await super()._flush_pending(force_flush)
+
+
 class _Dispatch:
     """Takes the place of a nats-py subscription's message queue: each message goes to ``handler`` at once.
 
@@ -105,7 +119,7 @@ class NatsClient:
         self.options = options
         self.on_disconnect: StateHandler | None = None
         self.on_reconnect: StateHandler | None = None
-        self.nc: Client = Client()
+        self.nc: Client = _Client()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
