@@ -1,8 +1,10 @@
 """res_bridge benchmark: get requests per second answered from the database, and events per second
 published from ORM saves.
 
-Starts its own nats-server (from the wheel) and a fresh SQLite database in a temporary directory
-(``--database-url`` to use another, which must be empty: it is migrated and filled). Then:
+Starts its own nats-server (from the wheel) and runs once on a fresh SQLite database in a temporary
+directory, once on a fresh PostgreSQL database created on ``--postgres`` (a server URL; skipped with a
+note when it cannot be reached) and dropped afterwards; ``--database-url`` runs on that one database
+only, which must be empty: it is migrated and filled. Each database runs in a process of its own:
 
 1. the RES service runs in this process; ``--concurrency`` NATS clients send ``--requests`` get
    requests for random ``library.book.<id>`` models and for ``library.books`` query pages. Every
@@ -15,7 +17,8 @@ Starts its own nats-server (from the wheel) and a fresh SQLite database in a tem
 
 The load generator shares the machine's cores with the service: the figures are a floor.
 
-Run: ``.venv/bin/python bench/bridge.py [--books 1000] [--requests 5000] [--concurrency 20] [--saves 2000]``.
+Run: ``.venv/bin/python bench/bridge.py [--books 1000] [--requests 5000] [--concurrency 20] [--saves 2000]
+[--postgres postgres://postgres@127.0.0.1:5432]``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -154,20 +158,47 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> Non
         relay.stop()
 
 
+def on_each_database(args: argparse.Namespace) -> None:
+    """Run this script on a fresh SQLite database, then on a fresh PostgreSQL one, each in a child."""
+    import psycopg
+
+    sizes = [f"--{name}={getattr(args, name)}" for name in ("books", "requests", "concurrency", "saves")]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, __file__, *sizes, f"--database-url=sqlite:///{tmp}/bench.sqlite3"])
+    name = f"res_bench_bridge_{os.getpid()}"
+    try:
+        admin = psycopg.connect(f"{args.postgres}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.Error as e:
+        print(f"database: postgresql skipped, {args.postgres} is unreachable ({e})")
+        return
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            subprocess.run([sys.executable, __file__, *sizes, f"--database-url={args.postgres}/{name}"])
+        finally:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--books", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--saves", type=int, default=2000)
-    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temporary directory)")
+    parser.add_argument("--database-url", help="only this database, which must be empty")
+    parser.add_argument(
+        "--postgres",
+        default="postgres://postgres@127.0.0.1:5432",
+        help="the PostgreSQL server to create a database on (default: %(default)s)",
+    )
     args = parser.parse_args()
+    if not args.database_url:
+        on_each_database(args)
+        return
     server = NatsServer()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-            setup_django(url, server.url)
-            asyncio.run(run(args, url, server.url))
+        setup_django(args.database_url, server.url)
+        asyncio.run(run(args, args.database_url, server.url))
     finally:
         server.stop()
 

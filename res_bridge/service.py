@@ -7,7 +7,8 @@
 
 ``manage.py runresservice`` does just that; any Django process can do it on its own loop.
 Requests for one resource are handled one at a time, in arrival order; requests for different
-resources run in parallel, their ORM work on a thread pool that closes stale database connections.
+resources run in parallel, their ORM work on a thread pool whose threads keep their database connections
+(``res_bridge.threads``).
 The service sends ``system.reset`` for what it serves on start and after every reconnect. It also serves
 the public access revision, ``<AUTH_RID>.access`` (``res_bridge.revision``), and runs an outbox relay
 (``res_bridge.relay``; ``relay=False`` leaves it out): the events of a call go out before its reply.
@@ -28,7 +29,7 @@ from functools import partial
 from typing import Any
 
 import nats
-from django.db import close_old_connections, transaction
+from django.db import transaction
 
 from res_protocol import ResError, dumps, error_payload, errors, resource_payload, result_payload
 
@@ -39,6 +40,7 @@ from .events import QUERY_SUBJECT_PREFIX, parse_query_subject
 from .registry import COLLECTION, MODEL, RELATION, Registry, registry
 from .relay import Relay
 from .requests import Request, ResourceResponse
+from .threads import DatabaseThreads
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class Service:
         self.reconnect_wait = reconnect_wait
         self.nc: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._threads: DatabaseThreads | None = None
         self._queues: dict[str, deque[Job]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._password_checks = asyncio.Semaphore(bridge_settings.LOGIN_CONCURRENCY)
@@ -87,7 +89,7 @@ class Service:
     async def start(self) -> None:
         """Connect (retrying until NATS is up), subscribe, and announce with ``system.reset``."""
         self._loop = asyncio.get_running_loop()
-        self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="res-service")
+        self._threads = DatabaseThreads(self.workers, "res-service")
         self._outgoing = asyncio.Queue()
         self.nc = await nats.connect(
             servers=self.servers,
@@ -177,7 +179,7 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await nc.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+        await self._threads.shutdown()  # type: ignore[union-attr]
 
     async def reset(self) -> None:
         """``system.reset`` for every resource and access this service owns."""
@@ -321,15 +323,11 @@ class Service:
         """Run a handler on the thread pool, holding what it publishes until the reply."""
 
         def call() -> Any:
-            close_old_connections()
-            try:
-                with publisher_module.publisher.capture(request.outbox):
-                    return handler(request)
-            finally:
-                close_old_connections()
+            with publisher_module.publisher.capture(request.outbox):
+                return handler(request)
 
         context = contextvars.copy_context()
-        return await self._loop.run_in_executor(self._executor, context.run, call)  # type: ignore[union-attr]
+        return await self._threads.run(self._loop, partial(context.run, call))  # type: ignore[union-attr,arg-type]
 
     # -- handlers (on the thread pool) ----------------------------------------------------------
 

@@ -138,7 +138,7 @@ def nats_client(config: GatewaySettings) -> NatsClient:
     tls = nats_tls(config)
     if tls is not None:
         options["tls"] = tls
-    return NatsClient(config.nats_url, buffer_size=config.buffer_size, **options)
+    return NatsClient(config.nats_url, **options)
 
 
 def nats_tls(config: GatewaySettings) -> ssl.SSLContext | None:

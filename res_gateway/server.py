@@ -55,8 +55,13 @@ class WorkerFailed(Exception):
 
 
 def default_workers() -> int:
-    """Worker processes when none are asked for: one per core this process may run on, as resgate uses."""
-    return len(os.sched_getaffinity(0))
+    """Worker processes when none are asked for: one per two cores this process may run on (at least one).
+
+    The gateway shares its machine with nats-server and the services: on two cores, one worker subscribed,
+    delivered events and answered HTTP GETs with less CPU than two, and took half the memory
+    (``docs/gateway-config.md``, Workers).
+    """
+    return max(1, len(os.sched_getaffinity(0)) // 2)
 
 
 def serve(config: GatewaySettings, application: ASGIApp | None = None, workers: int = 1) -> None:

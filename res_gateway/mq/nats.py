@@ -3,6 +3,10 @@
 Replies arrive on one muxed inbox subscription (``_INBOX.<nuid>.<n>``). A pre-response
 ``timeout:"<ms>"`` restarts the request's timer; a no-responders status gives ``system.notFound`` at
 once. The connection reconnects forever; while it is down requests fail at once.
+
+Messages of the gateway's subscriptions are handled as nats-py reads them (:class:`_Dispatch`), in the
+order the server sent them, without nats-py's task and queue per subscription: the gateway holds one
+subscription per cached resource name, and its handlers never block.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import itertools
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
@@ -38,6 +43,49 @@ class _Subscription:
             await self._sub.unsubscribe()
         except Exception as e:  # a closed connection has nothing left to unsubscribe
             logger.debug("unsubscribe %s: %s", self._sub.subject, e)
+
+
+class _Client(Client):
+    """nats-py's client, queuing a flush only when none is queued yet (as its ``publish`` does).
+
+    Its subscribe and unsubscribe queue one each: in a storm of subscriptions its flusher then wakes
+    once per subscription, thousands of times for what one write sends.
+    """
+
+    async def _flush_pending(self, force_flush: bool = False) -> Any:
+        queued = self._flush_queue is not None and not self._flush_queue.empty()
+        if queued and not force_flush and self._flusher_task is not None and not self._flusher_task.done():
+            return None  # the flusher is due to run and writes everything pending
+        return await super()._flush_pending(force_flush)
+
+
+class _Dispatch:
+    """Takes the place of a nats-py subscription's message queue: each message goes to ``handler`` at once.
+
+    nats-py puts a subscription's messages on its queue (``put_nowait``) from the connection's read loop.
+    """
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Callable[[Msg], None]) -> None:
+        self.handler = handler
+
+    def put_nowait(self, msg: Msg) -> None:
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("nats <- %s: %s", msg.subject, msg.data)
+        try:
+            self.handler(msg)
+        except Exception:  # one failed message must not stop nats-py's read loop
+            logger.exception("handling a message on %s", msg.subject)
+
+    def qsize(self) -> int:
+        return 0
+
+    def empty(self) -> bool:
+        return True
+
+    async def join(self) -> None:
+        return None
 
 
 class _Pending:
@@ -69,16 +117,13 @@ class _Pending:
 class NatsClient:
     """Messaging over nats-py."""
 
-    def __init__(
-        self, url: str, *, buffer_size: int = 8192, name: str = "django-res gateway", **options: Any
-    ) -> None:
+    def __init__(self, url: str, *, name: str = "django-res gateway", **options: Any) -> None:
         self.url = url
-        self.buffer_size = buffer_size
         self.name = name
         self.options = options
         self.on_disconnect: StateHandler | None = None
         self.on_reconnect: StateHandler | None = None
-        self.nc: Client = Client()
+        self.nc: Client = _Client()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
@@ -99,7 +144,15 @@ class NatsClient:
             error_cb=self._error,
             **self.options,
         )
-        await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply, pending_msgs_limit=self.buffer_size)
+        await self._subscribe(f"{self._inbox}.*", self._on_reply)
+
+    async def _subscribe(self, subject: str, handler: Callable[[Msg], None]) -> Any:
+        """A nats-py subscription whose messages go to ``handler`` as they are read (:class:`_Dispatch`)."""
+        sub = await self.nc.subscribe(subject, pending_bytes_limit=0)  # no limit: nothing waits in a queue
+        queued, sub._pending_queue = sub._pending_queue, _Dispatch(handler)
+        while not queued.empty():  # read while subscribing, if the flusher's queue was full
+            sub._pending_queue.put_nowait(queued.get_nowait())
+        return sub
 
     async def _disconnected(self) -> None:
         if not self.nc.is_closed:  # nats-py calls this on close() too: only a lost connection is news
@@ -118,9 +171,7 @@ class NatsClient:
         else:  # not connected yet, or reconnecting: each attempt says so
             logger.warning("NATS at %s is unreachable (%s); retrying", self.url, e)
 
-    async def _on_reply(self, msg: Msg) -> None:
-        if trace.isEnabledFor(logging.DEBUG):
-            trace.debug("nats <- %s: %s", msg.subject, msg.data)
+    def _on_reply(self, msg: Msg) -> None:
         pending = self._pending.get(msg.subject)
         if pending is None:
             return
@@ -168,13 +219,7 @@ class NatsClient:
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
             raise errors.SUBJECT_TOO_LONG()
-
-        async def cb(msg: Msg) -> None:
-            if trace.isEnabledFor(logging.DEBUG):
-                trace.debug("nats <- %s: %s", msg.subject, msg.data)
-            handler(msg.subject, msg.data)
-
-        return _Subscription(await self.nc.subscribe(subject, cb=cb, pending_msgs_limit=self.buffer_size))
+        return _Subscription(await self._subscribe(subject, lambda msg: handler(msg.subject, msg.data)))
 
     async def publish(self, subject: str, payload: bytes) -> None:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:

@@ -10,7 +10,7 @@ import uuid
 import nats
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, connections
 
 from res_bridge import ModelResource, call_method
 from res_bridge.publisher import round_trip
@@ -140,6 +140,39 @@ class TokenBooks(ModelResource):
         if request.params.get("fail"):
             raise errors.invalid_params("refused")
         return "ok"
+
+
+class ConnectionBooks(ModelResource):
+    model = Product
+    rid = "conns.product.{pk}"
+    collection = "conns.products"
+    wrappers: list = []
+    opened: list = []
+
+    @call_method(detail=False)
+    def which(self, request) -> None:
+        """Note the database connection this call ran a query on."""
+        Product.objects.count()
+        self.wrappers.append(connections["default"])  # this thread's, not the proxy
+        self.opened.append(connection.connection)
+
+
+async def test_each_thread_keeps_its_database_connection_until_the_service_stops(nats_url, nc):
+    registry = Registry()
+    registry.register(ConnectionBooks)
+    ConnectionBooks.wrappers, ConnectionBooks.opened = [], []
+    service = Service(registry, nats_url=nats_url, queue_group=uuid.uuid4().hex, workers=1)
+    await service.start()
+    try:
+        for _ in range(3):
+            reply = await nc.request("call.conns.products.which", b"{}", timeout=5)
+            assert loads(reply.data) == {"result": None}
+        # CONN_MAX_AGE is 0, yet the service's thread did not reconnect
+        assert len({id(opened) for opened in ConnectionBooks.opened}) == 1
+        assert ConnectionBooks.wrappers[0].connection is not None
+    finally:
+        await service.stop()
+    assert ConnectionBooks.wrappers[0].connection is None  # closed on stop: the database can be dropped
 
 
 async def test_messages_of_a_failed_request_are_not_sent(nats_url, nc, record):

@@ -101,7 +101,7 @@ class Command(BaseCommand):
             type=int,
             metavar="N",
             help="Processes serving the port, each with its own cache and NATS connection "
-            f"(default: one per core, {server.default_workers()} here; 1 with daphne)",
+            f"(default: one per two cores, {server.default_workers()} here; 1 with daphne)",
         )
         for flag in FLAGS:
             names = [flag.short, f"--{flag.name}"] if flag.short else [f"--{flag.name}"]
@@ -154,7 +154,7 @@ class Command(BaseCommand):
 
 
 def worker_count(asked: int | None, server_name: str) -> int:
-    """The worker processes to run: as asked (at least 1), else one per core with uvicorn."""
+    """The worker processes to run: as asked (at least 1), else one per two cores with uvicorn."""
     if asked is None:
         return 1 if server_name == "daphne" else server.default_workers()
     if asked < 1:
