@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 import pytest
 
@@ -18,11 +20,14 @@ async def mq(nats_url: str):
 
 async def test_messages_reach_the_handler_in_order_and_a_failing_one_stops_nothing(mq, nats_url, caplog):
     seen: list[tuple[str, bytes]] = []
+    arrived = asyncio.Event()
 
     def handler(subject: str, payload: bytes) -> None:
         if payload == b"boom":
             raise ValueError("boom")
         seen.append((subject, payload))
+        if payload == b"last":
+            arrived.set()
 
     sub = await mq.subscribe("event.a.*", handler)
     publisher = await nats.connect(nats_url)
@@ -30,16 +35,30 @@ async def test_messages_reach_the_handler_in_order_and_a_failing_one_stops_nothi
         await mq.nc.flush()
         for i in range(100):
             await publisher.publish(f"event.a.e{i}", b"boom" if i == 50 else str(i).encode())
-        await publisher.flush()
-        await mq.nc.flush()  # a round trip: every message was read before its answer, and handled then
-        assert seen == [(f"event.a.e{i}", str(i).encode()) for i in range(100) if i != 50]
+        await publisher.publish("event.a.end", b"last")  # one publisher: the server keeps its order
+        async with asyncio.timeout(5):
+            await arrived.wait()
+        assert seen == [(f"event.a.e{i}", str(i).encode()) for i in range(100) if i != 50] + [
+            ("event.a.end", b"last")
+        ]
         assert "handling a message on event.a.e50" in caplog.text
         # no task or queue per subscription: the handler runs as the message is read
         assert sub._sub._wait_for_msgs_task is None
         await sub.unsubscribe()
+        arrived.clear()
+        ready = asyncio.Event()
+        await mq.subscribe(
+            "event.b.*",
+            lambda subject, payload: ready.set() if payload == b"?" else handler(subject, payload),
+        )
+        async with asyncio.timeout(5):  # the server has both the unsubscribe and the new subscription
+            while not ready.is_set():
+                await publisher.publish("event.b.ready", b"?")
+                await asyncio.sleep(0.01)
         await publisher.publish("event.a.after", b"x")
-        await publisher.flush()
-        await mq.nc.flush()  # a round trip: the message would have been read by now
-        assert len(seen) == 99
+        await publisher.publish("event.b.end", b"last")  # sent after it: it would have come first
+        async with asyncio.timeout(5):
+            await arrived.wait()
+        assert seen[-1] == ("event.b.end", b"last") and len(seen) == 101
     finally:
         await publisher.close()
