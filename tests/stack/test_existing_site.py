@@ -103,8 +103,15 @@ def build_wheel(out: Path) -> Path:
     )
     (wheel,) = out.glob("django_res-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        tops = {name.split("/")[0] for name in archive.namelist()}
+        names = set(archive.namelist())
+    tops = {name.split("/")[0] for name in names}
     assert tops == {"res_protocol", "res_gateway", "res_bridge", wheel.name.split("-py3")[0] + ".dist-info"}
+    packages = {
+        init.relative_to(ROOT).as_posix()
+        for top in ("res_protocol", "res_gateway", "res_bridge")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert packages <= names, f"packages left out of the wheel: {sorted(packages - names)}"
     return wheel
 
 
