@@ -23,6 +23,8 @@ from .metrics import metrics
 class ConnectionLimits:
     """One connection's requests in flight and its budget of new subscriptions (a token bucket)."""
 
+    __slots__ = ("_refilled", "_tokens", "in_flight", "max_in_flight", "subscribe_rate")
+
     def __init__(self, max_in_flight: int, subscribe_rate: int) -> None:
         self.max_in_flight = max_in_flight
         self.subscribe_rate = subscribe_rate
