@@ -15,7 +15,11 @@ only, which must be empty: it is migrated and filled. Each database runs in a pr
    to the last event received. Once with each save committed on its own (bound by the database's
    commits), once in one transaction (the events all go out after its commit).
 
-The load generator shares the machine's cores with the service: the figures are a floor.
+The load generator shares the machine's cores with the service: the figures are a floor. As requests/s
+and events/s swing with whatever else the machine runs, each line also gives CPU milliseconds per request
+or per event: of this process (the service and the load generator for gets, the saving caller and the
+counting client for events), of the relay, and of the database's server processes serving this database
+(PostgreSQL only; SQLite works inside the processes).
 
 Run: ``.venv/bin/python bench/bridge.py [--books 1000] [--requests 5000] [--concurrency 20] [--saves 2000]
 [--postgres postgres://postgres@127.0.0.1:5432]``.
@@ -40,7 +44,7 @@ import nats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.processes import start_relay  # noqa: E402
+from bench.processes import cpu_seconds, start_relay  # noqa: E402
 from tests.support import NatsServer  # noqa: E402
 
 
@@ -61,6 +65,54 @@ def make_books(count: int) -> list[int]:
 
     Book.objects.bulk_create(Book(title=f"Book {i}", author=f"Author {i % 50}") for i in range(count))
     return list(Book.objects.values_list("pk", flat=True))
+
+
+class Cpu:
+    """CPU seconds used from :meth:`start` by this process, the relay and this database's server processes."""
+
+    def __init__(self, relay: int | None = None) -> None:
+        self.relay = relay
+        self.before: dict[str, float] = {}
+        self.backends: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.before = {"this": time.process_time(), "relay": self._relay()}
+        self.backends = self._backends()
+
+    def per(self, count: int) -> str:
+        """CPU ms per operation since :meth:`start`, for ``count`` operations."""
+        used = {"this": time.process_time() - self.before["this"]}
+        if self.relay is not None:
+            used["relay"] = self._relay() - self.before["relay"]
+        if self.backends or connection_vendor() == "postgresql":
+            used["database"] = sum(cpu - self.backends.get(pid, 0.0) for pid, cpu in self._backends().items())
+        parts = ", ".join(f"{name} {seconds / count * 1000:.3f}" for name, seconds in used.items())
+        return f"CPU ms each: {parts}"
+
+    def _relay(self) -> float:
+        return cpu_seconds([self.relay]) if self.relay is not None else 0.0
+
+    @staticmethod
+    def _backends() -> dict[int, float]:
+        """CPU seconds of every server process connected to this database (PostgreSQL)."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            pids = [pid for (pid,) in cursor.fetchall()]
+        found = {}
+        for pid in pids:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                found[pid] = cpu_seconds([pid])
+        return found
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
 
 
 async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: int) -> None:
@@ -88,9 +140,12 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
             latencies.append(time.perf_counter() - start)
             errors += "error" in reply
 
+    cpu = Cpu()
+    await asyncio.to_thread(cpu.start)
     began = time.perf_counter()
     await asyncio.gather(*(worker(nc) for nc in clients))
     elapsed = time.perf_counter() - began
+    used = await asyncio.to_thread(cpu.per, len(latencies))
     for nc in clients:
         await nc.close()
     await service.stop()
@@ -100,11 +155,11 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
         f"concurrency {concurrency}: {len(latencies) / elapsed:.0f} requests/s, "
         f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
         f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
-        f"{errors} errors"
+        f"{errors} errors; {used}"
     )
 
 
-async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool) -> None:
+async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool, relay: int) -> None:
     from django.db import transaction
 
     from library.models import Book
@@ -133,16 +188,19 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool) -
                 book.save(update_fields=["title"])
         return time.perf_counter() - start
 
+    cpu = Cpu(relay)
+    await asyncio.to_thread(cpu.start)
     began = time.perf_counter()
     caller = await asyncio.to_thread(save_all)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 60)
     elapsed = time.perf_counter() - began
+    used = await asyncio.to_thread(cpu.per, saves)
     await nc.close()
     how = "in one transaction" if atomic else "each committed"
     print(
         f"events ({how}): {saves} saves in {caller:.2f}s ({saves / caller:.0f} saves/s in the caller); "
-        f"{received} change events received in {elapsed:.2f}s ({received / elapsed:.0f} events/s)"
+        f"{received} change events received in {elapsed:.2f}s ({received / elapsed:.0f} events/s); {used}"
     )
 
 
@@ -152,8 +210,8 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> Non
     await bench_gets(nats_url, pks, args.requests, args.concurrency)
     relay = start_relay(database_url, nats_url)
     try:
-        await bench_saves(nats_url, pks, args.saves, atomic=False)
-        await bench_saves(nats_url, pks, args.saves, atomic=True)
+        await bench_saves(nats_url, pks, args.saves, atomic=False, relay=relay.pid)
+        await bench_saves(nats_url, pks, args.saves, atomic=True, relay=relay.pid)
     finally:
         relay.stop()
 
