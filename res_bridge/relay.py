@@ -58,16 +58,19 @@ PG_POLL_INTERVAL = 1.0
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
 ATTEMPTS = OutboxAttempt._meta.db_table
 
+#: PostgreSQL: lock the oldest rows no other relay holds, with the oldest id of all. It also sets what the
+#: transaction's delete needs: no marker of lost rows, and no wait for the disk at its commit.
 PG_CLAIM = f"""
-WITH head AS (SELECT min(id) AS first FROM {OUTBOX})
+WITH head AS (SELECT min(id) AS first FROM {OUTBOX}),
+relay AS (SELECT set_config('res_bridge.relay', 'on', true), set_config('synchronous_commit', 'off', true))
 SELECT {", ".join("o." + c.strip() for c in COLUMNS.split(","))}, head.first
-FROM {OUTBOX} o, head ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED
+FROM {OUTBOX} o, head, relay ORDER BY o.id LIMIT %s FOR UPDATE OF o SKIP LOCKED
 """
 
-#: Set before a relay deletes what it sent (PostgreSQL): no marker of lost rows, and no wait for the disk.
-RELAY_DELETING = (
-    "SELECT set_config('res_bridge.relay', 'on', true), set_config('synchronous_commit', 'off', true)"
-)
+#: PostgreSQL: the rows sent and their attempts, in one statement.
+PG_DELETE = f"""
+WITH sent AS (DELETE FROM {OUTBOX} WHERE id = ANY(%s)) DELETE FROM {ATTEMPTS} WHERE id = ANY(%s)
+"""
 
 SQLITE_CLAIM = f"""
 UPDATE {OUTBOX} SET claimed = %s
@@ -201,8 +204,6 @@ class Relay:
         """Claim, send and delete one batch; return how many rows it held."""
         connection = connections[self.using]
         size = bridge_settings.RELAY_BATCH_SIZE
-        if not OutboxEntry.objects.using(self.using).exists():
-            return 0
         if connection.vendor == "postgresql":
             with transaction.atomic(using=self.using), connection.cursor() as cursor:
                 cursor.execute(PG_CLAIM, [size])
@@ -212,10 +213,10 @@ class Relay:
                 ids = [row[0] for row in rows]
                 self._send(rows, self._attempt(ids))
                 # the delete need not wait for the disk: lost in a crash, the rows go out as resets
-                cursor.execute(RELAY_DELETING)
-                cursor.execute(f"DELETE FROM {OUTBOX} WHERE id = ANY(%s)", [ids])
-                cursor.execute(f"DELETE FROM {ATTEMPTS} WHERE id = ANY(%s)", [ids])
+                cursor.execute(PG_DELETE, [ids, ids])
             return len(rows)
+        if not OutboxEntry.objects.using(self.using).exists():
+            return 0
         now = time.time()
         with connection.cursor() as cursor:
             cursor.execute(SQLITE_CLAIM, [now, now - CLAIM_TIMEOUT, size, now - CLAIM_TIMEOUT])
