@@ -19,8 +19,10 @@ before its delete: its events are not sent again; a ``system.reset`` of every re
 out in their place (:func:`as_reset`), and later rows follow as usual, in order.
 
 The relay wakes on ``NOTIFY res_bridge_outbox`` on PostgreSQL (psycopg's ``notifies()``) and polls
-every ``RELAY_POLL_INTERVAL`` on SQLite. While NATS is unreachable the rows wait; a failed pass (the
-database or NATS gone) is logged and retried.
+every ``RELAY_POLL_INTERVAL`` on SQLite. After a pass that sent rows it lets commits gather for
+:data:`GATHER` before the next, unless a :meth:`Relay.drain` or :meth:`Relay.wake` asks for one: under a
+stream of commits a pass then sends several rows for the cost of one, and a lone commit waits no longer.
+While NATS is unreachable the rows wait; a failed pass (the database or NATS gone) is logged and retried.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ CLAIM_TIMEOUT = 30.0
 CONFIRM_TIMEOUT = 5.0
 #: Seconds between passes on PostgreSQL when no notification comes (a safety net).
 PG_POLL_INTERVAL = 1.0
+#: Seconds after a pass that sent rows before the next, as more commits may be under way.
+GATHER = 0.002
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
 ATTEMPTS = OutboxAttempt._meta.db_table
@@ -92,6 +96,7 @@ class Relay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # a pass is wanted now: no gathering
         self._passed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
@@ -111,7 +116,7 @@ class Relay:
     async def stop(self) -> None:
         """Finish the pass under way and stop."""
         self._stopping = True
-        self._wake.set()
+        self.wake()
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -123,6 +128,7 @@ class Relay:
     def wake(self) -> None:
         """Run a pass now (NATS is back, or rows were committed)."""
         self._wake.set()
+        self._hurry.set()
 
     async def drain(self, timeout: float = CONFIRM_TIMEOUT) -> bool:  # noqa: ASYNC109 - a bound, not a cancel
         """Wait until every row committed before the call has been sent (by any relay).
@@ -133,7 +139,7 @@ class Relay:
                 last = await self._db(self._last_id)
                 while last is not None and await self._db(self._pending, last):
                     self._passed.clear()
-                    self._wake.set()
+                    self.wake()
                     await self._passed.wait()
             return True
         except TimeoutError:
@@ -150,6 +156,7 @@ class Relay:
         failures = 0
         while not self._stopping:
             self._wake.clear()
+            self._hurry.clear()
             try:
                 sent = await self._db(self._pass) if self.nc.is_connected else 0
                 failures = 0
@@ -161,6 +168,9 @@ class Relay:
             self._passed.set()
             if sent >= bridge_settings.RELAY_BATCH_SIZE:
                 continue
+            if sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), GATHER)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(interval * 2**failures, 5.0))
 

@@ -471,6 +471,25 @@ async def test_several_relays_send_each_row_once_in_order(nats_url, nc, record, 
             await client.close()
 
 
+async def test_a_drain_cuts_short_the_wait_for_more_commits(nc, record, monkeypatch):
+    """After a pass that sent rows the relay lets commits gather; a caller waiting in drain does not wait
+    for that (a call's reply waits for its events)."""
+    monkeypatch.setattr(relay_module, "GATHER", 60.0)
+    changes = await record("event.library.book.*.change")
+    book = await db(Book.objects.create)(title="v0", author="X")
+    relay = Relay(nc)
+    await relay.start()
+    try:
+        assert await relay.drain()  # the create went out: the relay now gathers for a minute
+        await db(Book.objects.filter(pk=book.pk).update)(title="v1")
+        assert await relay.drain(timeout=10)
+        assert await changes.wait(1) == [
+            (f"event.library.book.{book.pk}.change", {"values": {"title": "v1"}})
+        ]
+    finally:
+        await relay.stop()
+
+
 async def test_an_outbox_row_of_an_unregistered_table_resets_everything(service, resets, nc, caplog):
     await _fresh(service, nc, resets)
     with caplog.at_level(logging.WARNING, logger="res_bridge.events"):
