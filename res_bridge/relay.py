@@ -7,10 +7,11 @@
 
 A pass claims the oldest rows (``RELAY_BATCH_SIZE``), turns them into messages (the events the signals
 attached, or :class:`res_bridge.events.Captured` for the rest), publishes them, waits until NATS has
-them (a round trip through the server), and only then deletes the rows. Several relays may run at once:
-on PostgreSQL a pass locks its rows (``FOR UPDATE SKIP LOCKED``) in a transaction that ends after the
-delete, and gives way when another relay holds older rows; on SQLite a pass marks its rows claimed in
-one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that died) is taken over.
+them (a message to the relay's own inbox, queued behind them, comes back), and only then deletes the
+rows. Several relays may run at once: on PostgreSQL a pass locks its rows (``FOR UPDATE SKIP LOCKED``) in
+a transaction that ends after the delete, and gives way when another relay holds older rows; on SQLite a
+pass marks its rows claimed in one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that
+died) is taken over.
 
 Nothing twice: before publishing, a pass commits an :class:`~res_bridge.models.OutboxAttempt` for each
 row (on PostgreSQL over a second connection, as the rows' lock is held until the delete). A row claimed
@@ -44,7 +45,7 @@ from res_protocol import dumps, loads
 from .conf import bridge_settings
 from .events import Captured, query_subject
 from .models import OutboxAttempt, OutboxEntry
-from .publisher import Message, reset_message, round_trip
+from .publisher import Message, reset_message
 from .registry import Registry, registry
 from .triggers import CHANNEL, OUTBOX
 
@@ -101,6 +102,9 @@ class Relay:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._marks: Any = None  # PostgreSQL: the connection that commits attempts while rows are locked
+        self._inbox: Any = None  # the subscription confirmations come back on
+        self._confirmations: dict[bytes, asyncio.Future] = {}  # token -> the pass waiting for it
+        self._tokens = itertools.count()
 
     @property
     def vendor(self) -> str:
@@ -120,6 +124,10 @@ class Relay:
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._inbox is not None:
+            with contextlib.suppress(Exception):  # the connection may be closed or lost
+                await self._inbox.unsubscribe()
+            self._inbox = None
         if self._executor is not None:
             await self._db(self._close)
             self._executor.shutdown(wait=False)
@@ -276,9 +284,23 @@ class Relay:
         self.sent += len(rows)
 
     async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
+        if self._inbox is None:
+            self._inbox = await self.nc.subscribe(self.nc.new_inbox(), cb=self._confirmed)
         for subject, data in messages:
             await self.nc.publish(subject, data)
-        await round_trip(self.nc, CONFIRM_TIMEOUT)
+        token = str(next(self._tokens)).encode()
+        confirmed = self._confirmations[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self.nc.publish(self._inbox.subject, token)
+            await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT)
+        finally:
+            del self._confirmations[token]
+
+    async def _confirmed(self, msg: Any) -> None:
+        """A token back from NATS: what its pass published before it has reached the server."""
+        confirmed = self._confirmations.get(msg.data)
+        if confirmed is not None and not confirmed.done():
+            confirmed.set_result(None)
 
 
 def outgoing(
