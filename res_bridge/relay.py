@@ -99,6 +99,7 @@ class Relay:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._hurry = asyncio.Event()  # a pass is wanted now: no gathering
+        self._began = asyncio.Event()  # a pass began after the last wake
         self._passed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
@@ -166,6 +167,7 @@ class Relay:
         while not self._stopping:
             self._wake.clear()
             self._hurry.clear()
+            self._began.set()
             try:
                 sent = await self._db(self._pass) if self.nc.is_connected else 0
                 failures = 0
@@ -184,7 +186,11 @@ class Relay:
                 await asyncio.wait_for(self._wake.wait(), min(interval * 2**failures, 5.0))
 
     async def _listen(self) -> None:
-        """Wake the relay on every notification; reconnect when the listening connection fails."""
+        """Wake the relay on notifications; reconnect when the listening connection fails.
+
+        After a wake it reads no more until the pass it asked for has begun (that pass sends what those
+        commits wrote): notifications meanwhile wait in the connection and are read at once, one wake
+        per pass rather than one per commit."""
         import psycopg
 
         params = {
@@ -196,9 +202,12 @@ class Relay:
             try:
                 async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    self._wake.set()  # catch up on what was committed before listening
-                    async for _ in conn.notifies():
+                    while True:  # the first wake catches up on what was committed before listening
+                        self._began.clear()
                         self._wake.set()
+                        await self._began.wait()
+                        async for _ in conn.notifies(stop_after=1):
+                            pass
             except psycopg.Error as e:
                 logger.warning("outbox relay: listening for notifications failed (%s); retrying", e)
                 await asyncio.sleep(1)

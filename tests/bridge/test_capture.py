@@ -471,6 +471,32 @@ async def test_several_relays_send_each_row_once_in_order(nats_url, nc, record, 
             await client.close()
 
 
+async def test_commits_wake_the_relay_without_its_poll(nc, record, monkeypatch):
+    """On PostgreSQL commits notify the relay, also those made while a pass or its gathering is under way
+    (their notifications are read when the next pass begins); SQLite's relay polls."""
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(relay_module, "PG_POLL_INTERVAL", 600.0)
+    changes = await record("event.library.book.*.change")
+    book = await db(Book.objects.create)(title="v0", author="X")
+
+    def save(first: int, last: int) -> None:
+        for i in range(first, last + 1):
+            book.title = f"v{i}"
+            book.save()
+
+    relay = Relay(nc)
+    await relay.start()
+    try:
+        for burst in range(3):
+            await db(save)(burst * 20 + 1, burst * 20 + 20)
+            assert await changes.wait((burst + 1) * 20) == [
+                (f"event.library.book.{book.pk}.change", {"values": {"title": f"v{i}"}})
+                for i in range(1, (burst + 1) * 20 + 1)
+            ]
+    finally:
+        await relay.stop()
+
+
 async def test_a_drain_cuts_short_the_wait_for_more_commits(nc, record, monkeypatch):
     """After a pass that sent rows the relay lets commits gather; a caller waiting in drain does not wait
     for that (a call's reply waits for its events)."""
