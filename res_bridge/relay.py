@@ -101,11 +101,11 @@ class Relay:
         self._hurry = asyncio.Event()  # a pass is wanted now: no gathering
         self._began = asyncio.Event()  # a pass began after the last wake
         self._passed = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._marks: Any = None  # PostgreSQL: the connection that commits attempts while rows are locked
         self._inbox: Any = None  # the subscription confirmations come back on
-        self._confirmations: dict[bytes, asyncio.Future] = {}  # token -> the pass waiting for it
+        self._confirmations: dict[bytes, asyncio.Future[None]] = {}  # token -> the pass waiting for it
         self._tokens = itertools.count()
 
     @property
@@ -277,7 +277,7 @@ class Relay:
             cursor.execute(f"INSERT INTO {ATTEMPTS} (id) VALUES {values} ON CONFLICT DO NOTHING RETURNING id")
             return set(ids) - {row[0] for row in cursor.fetchall()}
 
-    def _send(self, rows: list[tuple], tried: set[int]) -> None:
+    def _send(self, rows: list[tuple[Any, ...]], tried: set[int]) -> None:
         if tried:
             logger.warning(
                 "outbox relay: %d rows may have been sent before (a relay died or lost NATS): "
@@ -364,7 +364,7 @@ def _messages(entries: list[OutboxEntry], reg: Registry) -> list[Message]:
     return messages
 
 
-def _entry(row: tuple) -> OutboxEntry:
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
     """An outbox row read with raw SQL (JSON columns may come as text).
 
     Made as Django makes an unpickled instance, without ``__init__`` and its signals (most of the cost of
@@ -412,7 +412,9 @@ def run(nats_url: str | None = None, using: str = "default") -> None:
         )
         relay = Relay(nc, using)
         await relay.start()
-        logger.info("outbox relay sending the outbox of %r on %s", using, nc.connected_url.netloc)
+        # Connected: nats-py types connected_url ParseResult | None either way.
+        url = nc.connected_url.netloc  # type: ignore[union-attr]
+        logger.info("outbox relay sending the outbox of %r on %s", using, url)
         await stop.wait()
         await relay.stop()
         await nc.close()

@@ -13,12 +13,12 @@ from res_protocol import ResError, dumps, errors
 from .conf import gateway_settings
 from .connection import LEGACY, Connection, RequestInfo
 from .gateway import get_gateway
-from .http.cors import cors
-from .http.meta import Meta, canonical_key, merge_header
-from .http.paths import rid_to_path
-from .http.status import status_error
 from .metrics import metrics
 from .transport import RECEIVE_NOW, WRITE_NOW
+from .web.cors import cors
+from .web.meta import Meta, canonical_key, merge_header
+from .web.paths import rid_to_path
+from .web.status import status_error
 
 logger = logging.getLogger("res_gateway.consumers")
 

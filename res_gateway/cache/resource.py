@@ -13,7 +13,7 @@ from .diff import diff_collection, diff_model, same
 from .event import CacheEvent
 
 if TYPE_CHECKING:
-    from .cache import EventSubscription
+    from .event_subscription import EventSubscription
 
 logger = logging.getLogger("res_gateway.cache")
 

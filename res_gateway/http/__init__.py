@@ -9,25 +9,6 @@ resource, ``POST <rid path>/<method>`` calls a method, ``PUT``/``PATCH``/``DELET
 bodies get ``413`` with a ``system.badRequest`` error) and ``browsableApi`` (HTML pages for browsers).
 """
 
-from .cors import Cors, cors, preflight_headers
 from .encoding import TreeEncoder
-from .meta import PROTECTED_HEADERS, Meta, canonical_key, merge_header
-from .paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
-from .status import error_status, status_error
 
-__all__ = [
-    "PROTECTED_HEADERS",
-    "Cors",
-    "Meta",
-    "TreeEncoder",
-    "canonical_key",
-    "cors",
-    "error_status",
-    "merge_header",
-    "path_to_rid",
-    "path_to_rid_method",
-    "preflight_headers",
-    "request_path",
-    "rid_to_path",
-    "status_error",
-]
+__all__ = ["TreeEncoder"]

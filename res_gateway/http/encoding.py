@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from res_gateway.web.paths import rid_to_path
 from res_protocol import errors
 from res_protocol.codec import dumps
-
-from .paths import rid_to_path
 
 if TYPE_CHECKING:
     from res_gateway.connection import ResourceTree

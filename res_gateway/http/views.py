@@ -27,18 +27,18 @@ from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTr
 from res_gateway.gateway import get_gateway
 from res_gateway.metrics import metrics
 from res_gateway.subscription import references
+from res_gateway.web.cors import cors, preflight_headers
+from res_gateway.web.meta import Header, Meta, canonical_key, merge_header
+from res_gateway.web.paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from res_gateway.web.status import error_status, status_error
 from res_protocol import CID_TAG, errors, is_valid_rid
 from res_protocol.access import Access
 from res_protocol.codec import JSONDecodeError, dumps, loads
 from res_protocol.errors import ResError
 
-from .cors import cors, preflight_headers
 from .encoding import TreeEncoder
-from .meta import Header, Meta, canonical_key, merge_header
-from .paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
 from .renderers import ResourceBrowsableRenderer, wants_html
 from .responses import ApiResponse, BrowsableResponse
-from .status import error_status, status_error
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from res_gateway.cache.cache import REFETCHES
+from res_gateway.cache.event_subscription import REFETCHES
 from tests.gateway.common import ACCESS_DENIED, respond_get, subscribe, value
 
 RESETS = [

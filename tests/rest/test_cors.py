@@ -2,7 +2,7 @@
 
 import pytest
 
-from res_gateway.http.cors import cors, preflight_headers
+from res_gateway.web.cors import cors, preflight_headers
 
 BOTH = ["http://localhost", "https://resgate.io"]
 

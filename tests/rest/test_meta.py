@@ -2,7 +2,7 @@
 
 import pytest
 
-from res_gateway.http.meta import Meta, canonical_key, merge_header
+from res_gateway.web.meta import Meta, canonical_key, merge_header
 
 
 @pytest.mark.parametrize(

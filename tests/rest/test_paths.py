@@ -2,7 +2,7 @@
 
 import pytest
 
-from res_gateway.http.paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from res_gateway.web.paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from res_gateway.http.status import error_status, status_error
+from res_gateway.web.status import error_status, status_error
 from res_protocol import errors
 from res_protocol.errors import ResError
 
