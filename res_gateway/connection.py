@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from res_protocol import loads
+from res_protocol.version import LATEST, MODERN
 
-from .cache import MODERN
-from .client_requests import LATEST, LEGACY, PROTOCOL, ClientRequests, parse_version
+from .client_requests import ClientRequests
 from .conf import gateway_settings
 from .limits import ConnectionLimits
 from .output import OutputQueue, Send, WriteBatch
@@ -145,9 +145,6 @@ class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
 
 
 __all__ = [
-    "LATEST",
-    "LEGACY",
-    "PROTOCOL",
     "Connection",
     "RequestInfo",
     "Resource",
@@ -155,6 +152,5 @@ __all__ = [
     "ServiceReply",
     "WriteBatch",
     "new_cid",
-    "parse_version",
     "references",
 ]

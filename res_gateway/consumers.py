@@ -9,9 +9,10 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
 from res_protocol import ResError, dumps, errors
+from res_protocol.version import LEGACY
 
 from .conf import gateway_settings
-from .connection import LEGACY, Connection, RequestInfo
+from .connection import Connection, RequestInfo
 from .gateway import get_gateway
 from .metrics import metrics
 from .transport import RECEIVE_NOW, WRITE_NOW

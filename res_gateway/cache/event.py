@@ -6,9 +6,6 @@ from typing import Any
 
 from res_protocol import dumps_str, hard_ref
 
-#: Version of the first protocol that sends soft references and data values as they are (1.2.1).
-MODERN = 1002001
-
 
 def client_value(value: Any, modern: bool) -> Any:
     """A normalized value as a client of that protocol variant expects it."""
