@@ -22,7 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from res_protocol import loads
+from res_protocol import InvalidValue
+from res_protocol.codec import decode_token_event
 from res_protocol.version import LATEST, MODERN
 
 from .client_requests import ClientRequests
@@ -123,12 +124,11 @@ class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
         if not subject.endswith(".token"):
             return
         try:
-            data = loads(payload)
-            token, tid = data.get("token"), data.get("tid")
-        except (ValueError, AttributeError) as e:
+            token, tid = decode_token_event(payload)
+        except InvalidValue as e:
             logger.error("invalid token event for %s: %s", self.cid, e)
             return
-        self.set_token(token, tid if isinstance(tid, str) else None)
+        self.set_token(token, tid)
 
     def set_token(self, token: Any, tid: str | None = None) -> None:
         """Replace the token; access obtained with a previous non-null token is checked again."""
