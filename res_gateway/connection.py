@@ -30,9 +30,10 @@ from .client_requests import ClientRequests
 from .conf import gateway_settings
 from .limits import ConnectionLimits
 from .output import OutputQueue, Send, WriteBatch
-from .service_client import RequestInfo, ServiceClient, ServiceReply
+from .service_client import ServiceClient, ServiceReply
 from .subscription import Subscription, references
 from .subscription_graph import Resource, ResourceTree, SubscriptionGraph
+from .web.request import RequestInfo
 
 if TYPE_CHECKING:
     from .gateway import Gateway

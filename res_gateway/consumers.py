@@ -12,29 +12,17 @@ from res_protocol import ResError, dumps, errors
 from res_protocol.version import LEGACY
 
 from .conf import gateway_settings
-from .connection import Connection, RequestInfo
+from .connection import Connection
 from .gateway import get_gateway
 from .metrics import metrics
 from .transport import RECEIVE_NOW, WRITE_NOW
 from .web.cors import cors
-from .web.meta import Meta, canonical_key, merge_header
+from .web.meta import Meta, merge_header
 from .web.paths import rid_to_path
+from .web.request import request_info
 from .web.status import status_error
 
 logger = logging.getLogger("res_gateway.consumers")
-
-
-def request_info(scope: dict[str, Any]) -> RequestInfo:
-    """The upgrade request as auth requests describe it."""
-    header: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        header.setdefault(canonical_key(name.decode("latin-1")), []).append(value.decode("latin-1"))
-    host = header.get("Host", [""])[0]
-    client = scope.get("client") or ("", 0)
-    uri = scope.get("raw_path", scope.get("path", "").encode()).decode("latin-1")
-    if scope.get("query_string"):
-        uri += "?" + scope["query_string"].decode("latin-1")
-    return RequestInfo(header=header, host=host, remote_addr=f"{client[0]}:{client[1]}", uri=uri)
 
 
 class GatewayConsumer(AsyncConsumer):

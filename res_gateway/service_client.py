@@ -6,7 +6,7 @@ The WebSocket requests use them, and so do the HTTP views, on a connection with 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from res_protocol import (
@@ -25,16 +25,6 @@ from .limits import check_params
 logger = logging.getLogger("res_gateway.connection")
 
 _OMITTED: Any = object()
-
-
-@dataclass
-class RequestInfo:
-    """The HTTP request (or WebSocket upgrade request) behind a connection, for auth requests."""
-
-    header: dict[str, list[str]] = field(default_factory=dict)
-    host: str = ""
-    remote_addr: str = ""
-    uri: str = ""
 
 
 @dataclass
@@ -99,9 +89,15 @@ class ServiceClient:
     def _auth_fields(self, params: Any = _OMITTED) -> dict[str, Any]:
         info = self.request_info
         fields: dict[str, Any] = {} if params is _OMITTED else {"params": params}
-        if info.header:
-            fields["header"] = info.header
-        fields.update(host=info.host, remoteAddr=info.remote_addr, uri=info.uri)
+        # As resgate: each field only when it is not empty.
+        for key, value in (
+            ("header", info.header),
+            ("host", info.host),
+            ("remoteAddr", info.remote_addr),
+            ("uri", info.uri),
+        ):
+            if value:
+                fields[key] = value
         return fields
 
     async def token_reset(self, subject: str) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
@@ -23,13 +22,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from res_gateway.conf import gateway_settings
-from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTree, ServiceReply
+from res_gateway.connection import Connection, Resource, ResourceTree, ServiceReply
 from res_gateway.gateway import get_gateway
 from res_gateway.metrics import metrics
 from res_gateway.subscription import references
 from res_gateway.web.cors import cors, preflight_headers
-from res_gateway.web.meta import Header, Meta, canonical_key, merge_header
+from res_gateway.web.meta import Header, Meta, merge_header
 from res_gateway.web.paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from res_gateway.web.request import raw_path, request_header, request_info
 from res_gateway.web.status import error_status, status_error
 from res_protocol import CID_TAG, errors, is_valid_rid
 from res_protocol.access import Access
@@ -67,23 +67,6 @@ class Outcome:
     href: str = ""
     error: ResError | None = None
     meta: Meta = field(default_factory=Meta)
-
-
-def request_header(scope: dict[str, Any]) -> Header:
-    """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
-    header: Header = {}
-    for name, value in scope.get("headers", ()):
-        key = canonical_key(name.decode("latin-1"))
-        if key != "Host":
-            header.setdefault(key, []).append(value.decode("latin-1"))
-    return header
-
-
-def _host_port(addr: Any) -> str:
-    if not addr:
-        return ""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _quiet_cancel(task: asyncio.Future[Any]) -> None:
@@ -237,13 +220,10 @@ class ResourceView(APIView):
         if not common.allowed:
             return self.error_response(FORBIDDEN_ORIGIN)
 
-        raw = scope.get("raw_path")
-        raw_path = raw.decode("latin-1") if raw else quote(request.path)
-        path = request_path(raw_path)
+        path = request_path(raw_path(scope))
         # The prefix this view is mounted under: the request path less the part the route captured.
         self.prefix = request.path[: len(request.path) - len(rest)] if rest else request.path
         self.query = request.META.get("QUERY_STRING", "")
-        self.uri = f"{raw_path}?{self.query}" if self.query else raw_path
         if path is None or (len(path) > len(self.prefix) and path.endswith("/")):
             return self.error_response(errors.NOT_FOUND)
         self.path = path
@@ -314,13 +294,7 @@ class ResourceView(APIView):
         self, action: Callable[[Connection], Awaitable[Outcome]]
     ) -> HttpResponseBase:
         """Run ``action`` on a connection made for this request, after header auth when configured."""
-        info = RequestInfo(
-            header=self.header,
-            host=next((v.decode("latin-1") for k, v in self.scope.get("headers", ()) if k == b"host"), ""),
-            remote_addr=_host_port(self.scope.get("client")),
-            uri=self.uri,
-        )
-        conn = Connection(get_gateway(), request_info=info)
+        conn = Connection(get_gateway(), request_info=request_info(self.scope))
         try:
             await conn.open()
         except ResError as e:
