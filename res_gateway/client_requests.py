@@ -11,15 +11,21 @@ from res_protocol import ResError, errors, expand_cid, is_valid_part, is_valid_r
 from res_protocol.version import PROTOCOL_VERSION, V120, parse_version
 
 from .deprecation import warn_once
+from .limits import ConnectionLimits
 from .metrics import metrics
 from .output import NO_RESULT, trace
 from .service_client import ServiceReply
+from .subscription_graph import SubscriptionGraph
 
 logger = logging.getLogger("res_gateway.connection")
 
 
-class ClientRequests:
-    """Parses and answers the client's requests, one task each."""
+class ClientRequests(SubscriptionGraph):
+    """Parses and answers the client's requests, one task each, on the connection's subscriptions."""
+
+    # The connection's, set up by it.
+    limits: ConnectionLimits
+    _tasks: set[asyncio.Task[Any]]  # the requests being handled
 
     def receive(self, text: str | bytes) -> None:
         """Handle one client message; requests without a valid id, or after closing, are dropped silently."""
@@ -137,7 +143,7 @@ class ClientRequests:
         if not access.can_call(method):
             raise errors.ACCESS_DENIED()
 
-    async def _new(self, rid: str, params: Any) -> dict[str, Any]:
+    async def _new(self, rid: str, params: Any) -> Any:
         await self._check_call(rid, "new")
         reply = await self.call(rid, "new", params)
         if reply.error is None and reply.resource is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from res_protocol import (
     Access,
@@ -21,6 +21,10 @@ from res_protocol import (
 
 from .conf import gateway_settings
 from .limits import check_params
+from .web.request import RequestInfo
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 logger = logging.getLogger("res_gateway.connection")
 
@@ -39,6 +43,12 @@ class ServiceReply:
 
 class ServiceClient:
     """Requests to services on behalf of one connection."""
+
+    # The connection's, set up by it.
+    gateway: Gateway
+    cid: str
+    token: Any
+    request_info: RequestInfo
 
     def _payload(self, query: str, is_http: bool, **extra: Any) -> bytes:
         check_params(extra.get("params"))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TextIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 #: Django's ``--verbosity``: 0 errors and warnings, 1 start-up lines too, 2 and 3 debug messages.
 LEVELS = {0: logging.WARNING, 1: logging.INFO}
@@ -13,7 +16,7 @@ def verbosity_level(verbosity: int) -> int:
     return LEVELS.get(verbosity, logging.DEBUG)
 
 
-def log_to_console(loggers: dict[str, int], stream: TextIO) -> None:
+def log_to_console(loggers: dict[str, int], stream: SupportsWrite[str]) -> None:
     """Print each named logger's records from the given level on ``stream``, unless the site's logging does.
 
     A logger whose records already reach a handler (its own or an ancestor's, as ``LOGGING`` sets them

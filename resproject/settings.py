@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -127,8 +128,8 @@ CHANNEL_LAYERS = {
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 
 # Extra keys come as JSON in the environment (resgate's key names for the gateway).
-RES_GATEWAY: dict = {"natsUrl": NATS_URL, **json.loads(os.environ.get("RES_GATEWAY", "{}"))}
-RES_BRIDGE: dict = {"NATS_URL": NATS_URL, **json.loads(os.environ.get("RES_BRIDGE", "{}"))}
+RES_GATEWAY: dict[str, Any] = {"natsUrl": NATS_URL, **json.loads(os.environ.get("RES_GATEWAY", "{}"))}
+RES_BRIDGE: dict[str, Any] = {"NATS_URL": NATS_URL, **json.loads(os.environ.get("RES_BRIDGE", "{}"))}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

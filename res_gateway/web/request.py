@@ -8,6 +8,7 @@ Auth requests describe it as resgate does: ``header`` without ``Host`` (Go keeps
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +26,7 @@ class RequestInfo:
     uri: str = ""
 
 
-def request_header(scope: dict[str, Any]) -> Header:
+def request_header(scope: Mapping[str, Any]) -> Header:
     """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
     header: Header = {}
     for name, value in scope.get("headers", ()):
@@ -35,7 +36,7 @@ def request_header(scope: dict[str, Any]) -> Header:
     return header
 
 
-def raw_path(scope: dict[str, Any]) -> str:
+def raw_path(scope: Mapping[str, Any]) -> str:
     """The request's path as the client sent it (escapes kept)."""
     raw = scope.get("raw_path")
     return raw.decode("latin-1") if raw else quote(scope.get("path", ""))
@@ -53,7 +54,7 @@ def remote_address(host: str, port: int) -> str:
     return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
 
 
-def request_info(scope: dict[str, Any]) -> RequestInfo:
+def request_info(scope: Mapping[str, Any]) -> RequestInfo:
     """An ASGI ``http`` or ``websocket`` scope as auth requests describe it."""
     host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"host"), "")
     client = scope.get("client")
