@@ -77,7 +77,7 @@ class CompiledRule:
         if who == AccessRule.AppliesTo.AUTHENTICATED:
             return True
         if who == AccessRule.AppliesTo.STAFF:
-            return user.is_staff
+            return bool(user.is_staff)
         if who == AccessRule.AppliesTo.GROUP:
             return self.group_id in group_ids
         return who == AccessRule.AppliesTo.USER and self.user_id == user.pk
@@ -266,7 +266,7 @@ class AccessPolicy:
         connections are."""
         if user.is_authenticated and not user.is_active:
             user = AnonymousUser()
-        if user.is_superuser:
+        if getattr(user, "is_superuser", False):  # a user model without PermissionsMixin has none
             return Decision(rid, Access(get=True, call=ALL_METHODS), user, superuser=True)
         if request is None:
             name, query = split_rid(rid)
@@ -277,7 +277,8 @@ class AccessPolicy:
         """``row``: whether ``rid`` may name one row (an items pattern, ``library.book.*``, does not)."""
         user = asker.user
         name, _query = split_rid(rid)
-        applied, others = [], []
+        applied: list[CompiledRule] = []
+        others: list[CompiledRule] = []
         for rule in rule_cache.rules():
             if rule.pattern.matches(name):
                 group_ids = asker.group_ids if rule.applies_to == AccessRule.AppliesTo.GROUP else frozenset()
@@ -344,7 +345,8 @@ def _row_access(resource: ModelResource, request: Request, key: str) -> Access:
 
 def policy(reg: Registry = registry) -> AccessPolicy:
     """The ``ACCESS_POLICY`` setting's policy for ``reg``."""
-    return bridge_settings.ACCESS_POLICY(reg)
+    policy_class: type[AccessPolicy] = bridge_settings.ACCESS_POLICY
+    return policy_class(reg)
 
 
 def explain(user: AbstractBaseUser | AnonymousUser, rid: str) -> Decision:
@@ -381,7 +383,7 @@ class Grants:
         return Access(get=self.get, call=call)
 
 
-def users_let_in(rule: AccessRule) -> models.QuerySet:
+def users_let_in(rule: AccessRule) -> models.QuerySet[AbstractBaseUser]:
     """The active users ``rule`` applies to (a rule for everyone lets in anonymous connections too)."""
     users = get_user_model()._default_manager.filter(is_active=True)
     who = rule.applies_to
@@ -390,7 +392,7 @@ def users_let_in(rule: AccessRule) -> models.QuerySet:
     if who == AccessRule.AppliesTo.GROUP:
         return users.filter(groups=rule.group_id)
     if who == AccessRule.AppliesTo.USER:
-        return users.filter(pk=rule.user_id)
+        return users.none() if rule.user_id is None else users.filter(pk=rule.user_id)
     return users
 
 

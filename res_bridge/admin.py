@@ -9,7 +9,7 @@ rule's page lists the users it lets in, each linked to the simulator.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
@@ -76,8 +76,15 @@ class SimulatorForm(forms.Form):
             raise ValidationError(str(e), code="invalid_method")
 
 
+# ModelAdmin is generic in django-stubs only: at run time it cannot be subscripted.
+if TYPE_CHECKING:
+    RuleAdmin = admin.ModelAdmin[AccessRule]
+else:
+    RuleAdmin = admin.ModelAdmin
+
+
 @admin.register(AccessRule)
-class AccessRuleAdmin(admin.ModelAdmin):
+class AccessRuleAdmin(RuleAdmin):
     list_display = ("pattern", "subject", "can_get", "call_methods", "description", "updated_at")
     list_display_links = ("pattern",)
     list_filter = ("applies_to", "can_get", "group")
@@ -108,7 +115,8 @@ class AccessRuleAdmin(admin.ModelAdmin):
             return _("Shown once the rule is saved.")
         users = users_let_in(rule)
         count = users.count()
-        field = users.model.USERNAME_FIELD
+        # Every user model defines USERNAME_FIELD; django-stubs declares it on AbstractUser only.
+        field = users.model.USERNAME_FIELD  # type: ignore[attr-defined]
         links = format_html_join(
             ", ",
             '<a href="{}">{}</a>',
@@ -142,7 +150,7 @@ def _url(site: admin.AdminSite, model: type[AccessRule], view: str, *args: Any) 
     return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_{view}", args=args)
 
 
-class OperatorPage(admin.ModelAdmin):
+class OperatorPage(RuleAdmin):
     """A page listed among the app's models: its changelist is the page, for whoever may view the rules."""
 
     template: str

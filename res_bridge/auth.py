@@ -121,7 +121,7 @@ class HeaderCredential:
     def log_in(self, request: Any) -> dict[str, Any]:
         key = self.read(request)
         user = self.user_of(key) if key else None
-        if user is None:
+        if key is None or user is None:
             raise self.denied()
         return _log_in(request, user, token_for(user, **{self.name: key}))
 
@@ -218,7 +218,7 @@ def _api_token_user(key: str) -> AbstractBaseUser | None:
     if not apps.is_installed("rest_framework.authtoken"):
         return None
     try:
-        user, _token = TokenAuthentication().authenticate_credentials(key)
+        user: AbstractBaseUser = TokenAuthentication().authenticate_credentials(key)[0]
     except AuthenticationFailed:
         return None
     return user

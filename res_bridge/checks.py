@@ -205,7 +205,8 @@ def _check_fields(resource: ModelResource, reg: Registry) -> Iterator[CheckMessa
     for name in resource.field_names:
         if name in resource.relations or name in declared or name in columns:
             continue
-        if resource.model_field(name) is None or resource.model_field(name).auto_created:
+        field = resource.model_field(name)
+        if field is None or field.auto_created:
             yield Error(
                 f"{_label(resource)}: unknown field {name!r} in fields.",
                 hint=f"Name a field of {resource.model.__name__}, a foreign key column or a relation.",
@@ -249,7 +250,8 @@ def _check_ordering(resource: ModelResource) -> Iterator[CheckMessage]:
     names = [o.removeprefix("-") for o in resource.order_by] + list(resource.query_ordering)
     names += [lookup.split("__")[0] for lookup in resource.query_filters.values()]
     for name in names:
-        if name != "pk" and (resource.model_field(name) is None or not resource.model_field(name).concrete):
+        field = resource.model_field(name)
+        if name != "pk" and (field is None or not field.concrete):
             yield Error(
                 f"{_label(resource)}: {name!r} in ordering or query options is not a field of "
                 f"{resource.model.__name__}.",

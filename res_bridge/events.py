@@ -111,7 +111,7 @@ def _remember(sender: type[models.Model], instance: models.Model, **kwargs: Any)
 
 def _saved(
     reg: Registry,
-    sender: type,
+    sender: type[models.Model],
     instance: models.Model,
     created: bool,
     raw: bool = False,
@@ -137,7 +137,9 @@ def _saved(
     outbox.attach(using, opts.db_table, outbox.row_key(opts.pk, instance.pk, using), stored)
 
 
-def _deleting(reg: Registry, sender: type, instance: models.Model, using: str = "default", **kw: Any) -> None:
+def _deleting(
+    reg: Registry, sender: type[models.Model], instance: models.Model, using: str = "default", **kw: Any
+) -> None:
     """Before the row goes: its places in many-to-many collections (their rows vanish silently)."""
     item = reg.resource_for(sender)
     removes, links = [], []
@@ -156,7 +158,9 @@ def _deleting(reg: Registry, sender: type, instance: models.Model, using: str = 
     instance.__dict__[_PENDING] = removes, links
 
 
-def _deleted(reg: Registry, sender: type, instance: models.Model, using: str = "default", **kw: Any) -> None:
+def _deleted(
+    reg: Registry, sender: type[models.Model], instance: models.Model, using: str = "default", **kw: Any
+) -> None:
     resource = reg.resource_for(sender)
     old = instance.__dict__.get(_STATE) or state_of(instance)
     messages, links = instance.__dict__.pop(_PENDING, ([], []))
@@ -165,7 +169,7 @@ def _deleted(reg: Registry, sender: type, instance: models.Model, using: str = "
     messages += [(f"event.{resource.relation_rid(name, key)}.delete", b"") for name in resource.relations]
     messages.append((f"event.{resource.rid_for(key)}.delete", b""))
     for relation, owner_pk in links:  # its through rows went before it, without signals
-        through = relation.through._meta.db_table  # type: ignore[union-attr]
+        through = relation.through._meta.db_table
         outbox.cover(using, through, [outbox.through_key(relation, owner_pk, instance.pk, using)], [])
     opts = resource.opts
     stored = outbox.encode(messages, _query_names(resource))
@@ -174,15 +178,15 @@ def _deleted(reg: Registry, sender: type, instance: models.Model, using: str = "
 
 def _m2m_changed(
     reg: Registry,
-    sender: type,
+    sender: type[models.Model],
     instance: models.Model,
     action: str,
-    pk_set: set | None,
+    pk_set: set[Any] | None,
     using: str = "default",
     **kw: Any,
 ) -> None:
     phase, _, what = action.partition("_")
-    pending: dict[tuple[int, Any], list] = instance.__dict__.setdefault("_res_m2m", {})
+    pending: dict[tuple[int, Any], list[tuple[Any, Any]]] = instance.__dict__.setdefault("_res_m2m", {})
     messages: list[Message] = []
     links: list[str] = []
     for relation in reg.relations:
@@ -240,7 +244,7 @@ def _change(resource: ModelResource, instance: models.Model, changed: set[str]) 
     return [(f"event.{resource.rid_for(instance)}.change", dumps({"values": values}))]
 
 
-def _places(resource: ModelResource, state: State | None) -> dict[str, models.QuerySet]:
+def _places(resource: ModelResource, state: State | None) -> dict[str, models.QuerySet[models.Model]]:
     """The collections a row with column values ``state`` belongs to: name → that collection's rows."""
     return {
         name: resource.get_queryset() if relation is None else relation.items(owner_pk, resource)
@@ -305,12 +309,12 @@ def _sort_key(resource: ModelResource, state: State) -> list[Any]:
     return [state.get(attname) for attname in resource.order_attnames]
 
 
-def _index(resource: ModelResource, queryset: models.QuerySet, state: Any) -> int:
+def _index(resource: ModelResource, queryset: models.QuerySet[models.Model], state: Any) -> int:
     """How many rows of ``queryset`` sort before a row with column values ``state``."""
-    terms, equal = [], {}
+    terms: list[models.Q] = []
+    equal: dict[str, Any] = {}
     for entry in resource.order_by:
-        name = entry.removeprefix("-")
-        field = resource.opts.pk if name == "pk" else resource.opts.get_field(name)
+        field = resource.get_field(entry.removeprefix("-"))
         value = state.get(field.attname)
         if value is None:
             break
@@ -321,7 +325,7 @@ def _index(resource: ModelResource, queryset: models.QuerySet, state: Any) -> in
     return queryset.filter(reduce(or_, terms)).count()
 
 
-def _diff(name: str, item: ModelResource, before: list, after: list) -> list[Message]:
+def _diff(name: str, item: ModelResource, before: list[Any], after: list[Any]) -> list[Message]:
     """Remove then add events turning ``before`` into ``after`` (common keys keep their order)."""
     messages, current, keep = [], list(before), set(after)
     for idx in range(len(current) - 1, -1, -1):
@@ -516,6 +520,7 @@ class Captured:
         if entry.op == OutboxEntry.TRUNCATE:
             self.resets.add(self.registry.template(relation.owner.relations[relation.name]).pattern)
             return
+        assert relation.through is not None  # only many-to-many relations have through rows
         fks = [fk for fk in through_keys(relation.through._meta) if fk.related_model is relation.owner.model]
         for row in (entry.old, entry.new):
             for fk in fks:

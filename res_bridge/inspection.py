@@ -76,7 +76,7 @@ async def gather(servers: list[str] | None = None, wait: float = TIMEOUT) -> lis
         inbox = nc.new_inbox()
         await nc.subscribe(inbox, cb=received)
         await nc.publish(SUBJECT, b"{}", reply=inbox)
-        await nc.flush(wait)
+        await nc.flush(wait)  # type: ignore[arg-type]  # nats-py annotates int; it takes float seconds
         await asyncio.sleep(wait)
     except (OSError, TimeoutError, NatsError) as e:
         refusals.append(e)

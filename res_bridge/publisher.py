@@ -61,7 +61,7 @@ class Publisher:
         self._wake: asyncio.Event | None = None
         self._idle = threading.Event()
         self._nc: Any = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._sent = self._confirmed = 0  # messages handed to NATS, and known to have reached it
         self._closing = False
 

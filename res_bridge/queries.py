@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from res_protocol import errors
 
 ORDER, OFFSET, LIMIT = "order", "offset", "limit"
 #: The longest query string read; a longer one is refused before it reaches the database.
 MAX_QUERY_LENGTH = 2048
+
+_M = TypeVar("_M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,8 @@ class Query:
     normalized: str
 
     def apply(
-        self, queryset: QuerySet, lookups: Mapping[str, str], default_ordering: Sequence[str]
-    ) -> QuerySet:
+        self, queryset: QuerySet[_M], lookups: Mapping[str, str], default_ordering: Sequence[str]
+    ) -> QuerySet[_M]:
         """Filter, order and slice ``queryset``; ``lookups`` maps query keys to ORM lookups."""
         queryset = queryset.filter(**{lookups[key]: value for key, value in self.filters})
         ordering = [self.order, *default_ordering] if self.order else list(default_ordering)

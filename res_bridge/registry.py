@@ -96,7 +96,7 @@ class Relation:
     def rid(self, owner_key: Any) -> str:
         return self.owner.relation_rid(self.name, owner_key)
 
-    def items(self, owner_pk: Any, item_resource: ModelResource) -> models.QuerySet:
+    def items(self, owner_pk: Any, item_resource: ModelResource) -> models.QuerySet[models.Model]:
         return (
             item_resource.get_queryset()
             .filter(**{self.item_lookup: owner_pk})

@@ -90,7 +90,7 @@ class Relay:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._passed = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._marks: Any = None  # PostgreSQL: the connection that commits attempts while rows are locked
 
@@ -248,7 +248,7 @@ class Relay:
             cursor.execute(f"INSERT INTO {ATTEMPTS} (id) VALUES {values} ON CONFLICT DO NOTHING RETURNING id")
             return set(ids) - {row[0] for row in cursor.fetchall()}
 
-    def _send(self, rows: list[tuple], tried: set[int]) -> None:
+    def _send(self, rows: list[tuple[Any, ...]], tried: set[int]) -> None:
         if tried:
             logger.warning(
                 "outbox relay: %d rows may have been sent before (a relay died or lost NATS): "
@@ -321,7 +321,7 @@ def _messages(entries: list[OutboxEntry], reg: Registry) -> list[Message]:
     return messages
 
 
-def _entry(row: tuple) -> OutboxEntry:
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
     """An outbox row read with raw SQL (JSON columns may come as text)."""
     old, new, messages = (json.loads(v) if isinstance(v, str) else v for v in row[4:7])
     return OutboxEntry(id=row[0], table=row[1], key=row[2], op=row[3], old=old, new=new, messages=messages)
@@ -355,7 +355,9 @@ def run(nats_url: str | None = None, using: str = "default") -> None:
         )
         relay = Relay(nc, using)
         await relay.start()
-        logger.info("outbox relay sending the outbox of %r on %s", using, nc.connected_url.netloc)
+        # Connected: nats-py types connected_url ParseResult | None either way.
+        url = nc.connected_url.netloc  # type: ignore[union-attr]
+        logger.info("outbox relay sending the outbox of %r on %s", using, url)
         await stop.wait()
         await relay.stop()
         await nc.close()

@@ -119,9 +119,9 @@ class Request:
 
     @property
     def user(self) -> Any:
-        """The Django user of the token (anonymous without one), resolved once by ``res_bridge.auth``."""
+        """The Django user of the token (anonymous without one), resolved once by ``res_bridge.tokens``."""
         if not hasattr(self, "_user"):
-            from res_bridge.auth import user_from_token
+            from res_bridge.tokens import user_from_token
 
             self._user = user_from_token(self.token)
         return self._user

@@ -24,9 +24,14 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    ImproperlyConfigured,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from django.db import models
 from rest_framework import serializers
 
@@ -41,19 +46,22 @@ if TYPE_CHECKING:
 
 PREDEFINED_METHODS = ("set", "new", "delete")
 
+Handler = Callable[..., Any]
+_H = TypeVar("_H", bound=Handler)
+
 #: Deprecated handler names (one release) → their new names.
 DEPRECATED_HANDLERS = {"call_delete": "call_delete_by_id", "call_destroy": "call_delete_row"}
 
 
 def call_method(
-    name: str | None = None, *, detail: bool = True, params: type[serializers.Serializer] | None = None
-) -> Callable[[Callable], Callable]:
+    name: str | None = None, *, detail: bool = True, params: type[serializers.Serializer[Any]] | None = None
+) -> Callable[[_H], _H]:
     """Declare a custom call method: ``detail=True`` on the model resource (``handler(request, obj)``),
     ``detail=False`` on the collection (``handler(request)``). The return value is the result;
     return :class:`~res_bridge.requests.ResourceResponse` for a resource response. ``params``, a
     serializer class, describes the params for ``manage.py resschema`` (the handler still checks them)."""
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: _H) -> _H:
         func.res_call = (name or func.__name__, detail)  # type: ignore[attr-defined]
         func.res_params = params  # type: ignore[attr-defined]
         return func
@@ -67,7 +75,7 @@ class ModelResource:
     model: type[models.Model]
     rid: str
     fields: Sequence[str] | None = None
-    serializer_class: type[serializers.Serializer] | None = None
+    serializer_class: type[serializers.Serializer[Any]] | None = None
     collection: str | None = None
     ordering: Sequence[str] | None = None
     relations: Mapping[str, str] = MappingProxyType({})
@@ -89,7 +97,7 @@ class ModelResource:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.opts = self.model._meta
-        self.custom_methods: dict[tuple[str, bool], Callable] = {}
+        self.custom_methods: dict[tuple[str, bool], Handler] = {}
         for attr in dir(type(self)):
             spec = getattr(getattr(type(self), attr, None), "res_call", None)
             if spec:
@@ -106,9 +114,9 @@ class ModelResource:
         return [f.name for f in self.opts.concrete_fields]
 
     @cached_property
-    def reference_fields(self) -> dict[str, models.ForeignKey]:
+    def reference_fields(self) -> dict[str, models.ForeignKey[Any, Any]]:
         """Names of ``fields`` that are forward foreign keys (or one-to-one fields)."""
-        found = {}
+        found: dict[str, models.ForeignKey[Any, Any]] = {}
         for name in self.field_names:
             field = self.model_field(name)
             if isinstance(field, models.ForeignKey) and name == field.name:
@@ -129,7 +137,14 @@ class ModelResource:
     @cached_property
     def order_by(self) -> list[str]:
         """The ordering of rows in collections, ending with the primary key so it is total."""
-        ordering = list(self.ordering or self.opts.ordering or [])
+        ordering: list[str] = []
+        for entry in self.ordering or self.opts.ordering or []:
+            if not isinstance(entry, str):
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__}: cannot order collections by the expression {entry!r}: "
+                    "set ordering to field names"
+                )
+            ordering.append(entry)
         if not any(o.removeprefix("-") in ("pk", self.opts.pk.name) for o in ordering):
             ordering.append("pk")
         return ordering
@@ -138,20 +153,28 @@ class ModelResource:
     def order_attnames(self) -> list[str]:
         """The columns :attr:`order_by` sorts on."""
         fields = [self.model_field(o.removeprefix("-")) for o in self.order_by]
-        return [self.opts.pk.attname if f is None else f.attname for f in fields]
+        return [f.attname if isinstance(f, models.Field) else self.opts.pk.attname for f in fields]
 
     @property
     def max_page_size(self) -> int:
         return self.page_size or bridge_settings.MAX_PAGE_SIZE
 
-    def model_field(self, name: str) -> models.Field | None:
+    def model_field(self, name: str) -> models.Field[Any, Any] | models.ForeignObjectRel | None:
+        """The model's field or reverse relation ``name``, or ``None``."""
         try:
             return self.opts.get_field(name)
         except FieldDoesNotExist:
             return None
 
+    def get_field(self, name: str) -> models.Field[Any, Any]:
+        """The model field ``name`` (``pk``: the primary key); :class:`FieldDoesNotExist` for others."""
+        field = self.opts.pk if name == "pk" else self.opts.get_field(name)
+        if not isinstance(field, models.Field):
+            raise FieldDoesNotExist(f"{self.model.__name__}.{name} is a reverse relation, not a field")
+        return field
+
     @cached_property
-    def serializer(self) -> type[serializers.Serializer]:
+    def serializer(self) -> type[serializers.Serializer[Any]]:
         """The serializer for values and validation: ``serializer_class`` or one made from ``fields``."""
         if self.serializer_class is not None:
             return self.serializer_class
@@ -159,7 +182,7 @@ class ModelResource:
         return type(f"{self.model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
 
     @cached_property
-    def _reader(self) -> serializers.Serializer:
+    def _reader(self) -> serializers.Serializer[Any]:
         return self.serializer()
 
     # -- RIDs -----------------------------------------------------------------------------------
@@ -171,7 +194,7 @@ class ModelResource:
 
     @cached_property
     def lookup_attname(self) -> str:
-        return self.opts.pk.attname if self.lookup == "pk" else self.opts.get_field(self.lookup).attname
+        return self.get_field(self.lookup).attname
 
     @property
     def is_queryable(self) -> bool:
@@ -187,13 +210,13 @@ class ModelResource:
 
     # -- get ------------------------------------------------------------------------------------
 
-    def get_queryset(self) -> models.QuerySet:
+    def get_queryset(self) -> models.QuerySet[models.Model]:
         return self.model._default_manager.all()
 
     def get_object(self, key: str) -> models.Model:
         """The row under its canonical key only (``library.book.01`` is not book 1: notFound)."""
         try:
-            obj = self.get_queryset().get(**{self.lookup: key})
+            obj: models.Model = self.get_queryset().get(**{self.lookup: key})
         except (ObjectDoesNotExist, ValidationError, ValueError, TypeError):
             raise errors.NOT_FOUND()
         if str(getattr(obj, self.lookup)) != key:
@@ -222,7 +245,7 @@ class ModelResource:
         value = data[name]
         return {"data": value} if isinstance(value, (dict, list)) else value
 
-    def to_collection(self, queryset: models.QuerySet) -> list[dict[str, str]]:
+    def to_collection(self, queryset: models.QuerySet[models.Model]) -> list[dict[str, str]]:
         return [ref(self.rid_for(key)) for key in queryset.values_list(self.lookup, flat=True)]
 
     def all_rows(self) -> list[dict[str, str]]:
@@ -247,22 +270,26 @@ class ModelResource:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def method_handler(self, method: str, detail: bool) -> Callable | None:
+    def method_handler(self, method: str, detail: bool) -> Handler | None:
         custom = self.custom_methods.get((method, detail))
         if custom is not None:
             return custom
         if method not in self.call_methods:
             return None
-        predefined = {("set", True): self.call_set, ("delete", True): self._predefined("call_destroy")}
+        predefined: dict[tuple[str, bool], Handler] = {
+            ("set", True): self.call_set,
+            ("delete", True): self._predefined("call_destroy"),
+        }
         predefined |= {("new", False): self.call_new, ("delete", False): self._predefined("call_delete")}
         return predefined.get((method, detail))
 
-    def _predefined(self, old: str) -> Callable:
+    def _predefined(self, old: str) -> Handler:
         """The handler named :data:`DEPRECATED_HANDLERS` ``[old]``, or a subclass's override of ``old``."""
         overridden = getattr(type(self), old) is not getattr(ModelResource, old)
-        return getattr(self, old if overridden else DEPRECATED_HANDLERS[old])
+        handler: Handler = getattr(self, old if overridden else DEPRECATED_HANDLERS[old])
+        return handler
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer:
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer[Any]:
         return self.serializer(*args, **kwargs)
 
     def call_set(self, request: Request, obj: models.Model) -> None:
@@ -283,7 +310,7 @@ class ModelResource:
         no error."""
         key = _params(request).get("id")
         if not isinstance(key, (int, float)) or isinstance(key, bool):
-            raise errors.invalid_params(f"{self.opts.verbose_name.capitalize()} ID must be a number")
+            raise errors.invalid_params(f"{str(self.opts.verbose_name).capitalize()} ID must be a number")
         if key == int(key):
             for obj in self.get_queryset().filter(**{self.lookup: int(key)}):
                 self.perform_destroy(obj, request)
@@ -315,14 +342,15 @@ class ModelResource:
                     data[name] = found[target.lookup]
         return data
 
-    def validate(self, serializer: serializers.Serializer) -> None:
+    def validate(self, serializer: serializers.Serializer[Any]) -> None:
         if not serializer.is_valid():
             raise validation_error(serializer.errors)
 
-    def perform_create(self, serializer: serializers.Serializer, request: Request) -> models.Model:
-        return serializer.save()
+    def perform_create(self, serializer: serializers.Serializer[Any], request: Request) -> models.Model:
+        obj: models.Model = serializer.save()
+        return obj
 
-    def perform_update(self, serializer: serializers.Serializer, request: Request) -> None:
+    def perform_update(self, serializer: serializers.Serializer[Any], request: Request) -> None:
         serializer.save()
 
     def perform_destroy(self, obj: models.Model, request: Request) -> None:

@@ -87,7 +87,7 @@ def _remember_rule_pattern(
     sender: type[AccessRule], instance: AccessRule, raw: bool = False, **kwargs: Any
 ) -> None:
     if instance.pk is not None and not raw:
-        instance._res_previous_pattern = (
+        instance.__dict__["_res_previous_pattern"] = (
             sender._default_manager.filter(pk=instance.pk).values_list("pattern", flat=True).first()
         )
 
@@ -108,7 +108,9 @@ def _remember_user_fields(sender: type[Model], instance: Model, raw: bool = Fals
         f for f in USER_FIELDS if hasattr(instance, f) and (update_fields is None or f in update_fields)
     ]
     if fields:
-        instance._res_previous = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+        instance.__dict__["_res_previous"] = (
+            sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+        )
 
 
 def _user_saved(sender: type[Model], instance: Model, created: bool, **kwargs: Any) -> None:
@@ -164,7 +166,9 @@ def _changed_sources(
         return []
     if not reverse:
         return [instance.pk] if action in ("post_add", "post_remove", "post_clear") else []
-    source, target = _through_fields(sender, instance._meta.concrete_model)
+    concrete = instance._meta.concrete_model
+    assert concrete is not None  # an instance's model is never abstract
+    source, target = _through_fields(sender, concrete)
     stash = f"_res_cleared_{sender._meta.label_lower}"
     if action == "pre_clear":
         instance.__dict__[stash] = list(
@@ -172,7 +176,8 @@ def _changed_sources(
         )
         return []
     if action == "post_clear":
-        return instance.__dict__.pop(stash, [])
+        cleared: list[Any] = instance.__dict__.pop(stash, [])
+        return cleared
     return list(pk_set or ()) if action in ("post_add", "post_remove") else []
 
 

@@ -24,7 +24,7 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -70,11 +70,11 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads: DatabaseThreads | None = None
         self._queues: dict[str, deque[Job]] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._password_checks = asyncio.Semaphore(bridge_settings.LOGIN_CONCURRENCY)
         self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
         self._subscriptions: list[Any] = []
-        self._sender: asyncio.Task | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.relay: Relay | None = None
         self._with_relay = relay
@@ -138,7 +138,7 @@ class Service:
         """Ask :meth:`serve_forever` to stop (call on the service's loop)."""
         self._stopped.set()
 
-    def start_on(self, loop: asyncio.AbstractEventLoop) -> concurrent.futures.Future:
+    def start_on(self, loop: asyncio.AbstractEventLoop) -> concurrent.futures.Future[None]:
         """Start on a loop running in another thread (from synchronous code)."""
         return asyncio.run_coroutine_threadsafe(self.start(), loop)
 
@@ -280,7 +280,7 @@ class Service:
             await queue.popleft()()
         del self._queues[key]
 
-    def _spawn(self, coro: Any) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

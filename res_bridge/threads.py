@@ -29,7 +29,7 @@ class DatabaseThreads:
         self._idle: dict[int, list[BaseDatabaseWrapper]] = {}  # thread id -> its open connections
         self._closed = False
 
-    def run(self, loop: asyncio.AbstractEventLoop, job: Callable[[], Any]) -> asyncio.Future:
+    def run(self, loop: asyncio.AbstractEventLoop, job: Callable[[], Any]) -> asyncio.Future[Any]:
         """Run ``job`` on a pool thread; its result or exception comes back on ``loop``."""
         return loop.run_in_executor(self._executor, self._run, job)
 

@@ -99,15 +99,17 @@ def captured_tables(reg: Registry = registry) -> list[Captured]:
     found: dict[str, Captured] = {}
     for resource in reg.resources:
         opts = resource.model._meta
-        found.setdefault(opts.db_table, _captured(opts, (opts.pk.column,)))
+        # A concrete field's column is never None; django-stubs types every field's column str | None.
+        found.setdefault(opts.db_table, _captured(opts, (opts.pk.column,)))  # type: ignore[arg-type]
     for relation in reg.relations:
         if relation.through is not None:
             opts = relation.through._meta
-            found.setdefault(opts.db_table, _captured(opts, tuple(f.column for f in through_keys(opts))))
+            columns = tuple(f.column for f in through_keys(opts))
+            found.setdefault(opts.db_table, _captured(opts, columns))  # type: ignore[arg-type]  # as above
     return list(found.values())
 
 
-def through_keys(opts: Any) -> list[models.Field]:
+def through_keys(opts: Any) -> list[models.Field[Any, Any]]:
     """The foreign keys of a through table, in the order its outbox key joins them (``<a>:<b>``)."""
     return [f for f in opts.concrete_fields if f.is_relation][:2]
 

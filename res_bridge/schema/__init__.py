@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.related import RelatedField
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -156,12 +157,11 @@ def _describe(resource: ModelResource, names: dict[type[models.Model], str]) -> 
         item = names.get(found.item_model) if found is not None else None
         if item is not None:
             collections.append(Collection(name + _pascal(relation), rid, item))
-    lookup_field = resource.opts.pk if resource.lookup == "pk" else resource.opts.get_field(resource.lookup)
     return Resource(
         name=name,
         rid=resource.rid,
         lookup=resource.lookup,
-        lookup_type=_model_field_type(lookup_field),
+        lookup_type=_model_field_type(resource.get_field(resource.lookup)),
         fields=fields,
         methods=_methods(resource, reader, names, detail=True),
         collections=tuple(collections),
@@ -170,7 +170,10 @@ def _describe(resource: ModelResource, names: dict[type[models.Model], str]) -> 
 
 
 def _value_field(
-    resource: ModelResource, reader: serializers.Serializer, name: str, names: dict[type[models.Model], str]
+    resource: ModelResource,
+    reader: serializers.Serializer[Any],
+    name: str,
+    names: dict[type[models.Model], str],
 ) -> Field:
     if name in resource.relations:
         found = resource.registry.relation(resource, name)
@@ -186,20 +189,20 @@ def _value_field(
             )
         return Field(name, Type(Kind.MODEL, nullable=fk.null, resource=target))
     if name in resource.key_fields:
-        fk = next(f for f in resource.opts.concrete_fields if f.attname == name)
-        return Field(name, _model_field_type(fk))
+        column = next(f for f in resource.opts.concrete_fields if f.attname == name)
+        return Field(name, _model_field_type(column))
     return Field(
         name, _serializer_field_type(reader.fields[name], resource.model), doc=_help(reader.fields[name])
     )
 
 
-def _help(f: serializers.Field) -> str:
+def _help(f: serializers.Field[Any, Any, Any, Any]) -> str:
     return str(f.help_text or "")
 
 
 def _methods(
     resource: ModelResource,
-    reader: serializers.Serializer,
+    reader: serializers.Serializer[Any],
     names: dict[type[models.Model], str],
     *,
     detail: bool,
@@ -235,7 +238,7 @@ def _first_line(doc: str | None) -> str:
 
 def _params(
     resource: ModelResource,
-    reader: serializers.Serializer,
+    reader: serializers.Serializer[Any],
     names: dict[type[models.Model], str],
     *,
     partial: bool,
@@ -286,7 +289,7 @@ def _query_params(resource: ModelResource) -> tuple[Field, ...]:
 
 # -- serializer and model fields to types ---------------------------------------------------------------
 
-_SERIALIZER_TYPES: list[tuple[type[serializers.Field], Type]] = [
+_SERIALIZER_TYPES: list[tuple[type[serializers.Field[Any, Any, Any, Any]], Type]] = [
     (serializers.BooleanField, Type(Kind.BOOLEAN)),
     (serializers.IntegerField, Type(Kind.INTEGER)),
     (serializers.FloatField, Type(Kind.NUMBER)),
@@ -303,12 +306,12 @@ _SERIALIZER_TYPES: list[tuple[type[serializers.Field], Type]] = [
 ]
 
 
-def _serializer_field_type(f: serializers.Field, model: type[models.Model]) -> Type:
+def _serializer_field_type(f: serializers.Field[Any, Any, Any, Any], model: type[models.Model]) -> Type:
     """The type of a serializer field's values; a custom field falls back to the model field it reads."""
     found = _known_serializer_type(f, model)
     if found is None:
         model_field = _model_field(model, f.source)
-        if model_field is not None:
+        if isinstance(model_field, models.Field):
             found = _model_field_type(model_field)
         else:
             found = Type(Kind.UNKNOWN, note=f"{type(f).__name__} has no known type and reads no model field")
@@ -317,7 +320,9 @@ def _serializer_field_type(f: serializers.Field, model: type[models.Model]) -> T
     return found
 
 
-def _known_serializer_type(f: serializers.Field, model: type[models.Model]) -> Type | None:
+def _known_serializer_type(
+    f: serializers.Field[Any, Any, Any, Any], model: type[models.Model]
+) -> Type | None:
     if isinstance(f, serializers.MultipleChoiceField):
         return Type(Kind.ARRAY, item=Type(Kind.CHOICE, choices=tuple(f.choices)))
     if isinstance(f, serializers.ChoiceField):
@@ -332,7 +337,7 @@ def _known_serializer_type(f: serializers.Field, model: type[models.Model]) -> T
         return Type(Kind.ARRAY, item=_serializer_field_type(f.child, model))
     if isinstance(f, serializers.DictField):
         return Type(Kind.MAP, item=_serializer_field_type(f.child, model))
-    if isinstance(f, serializers.ListSerializer):
+    if isinstance(f, serializers.ListSerializer) and f.child is not None:
         return Type(Kind.ARRAY, item=_serializer_field_type(f.child, model))
     if isinstance(f, serializers.Serializer):
         return Type(
@@ -343,23 +348,29 @@ def _known_serializer_type(f: serializers.Field, model: type[models.Model]) -> T
         )
     if isinstance(f, serializers.PrimaryKeyRelatedField):
         field = _model_field(model, f.source)
-        return _model_field_type(field.target_field) if field is not None else Type(Kind.INTEGER)
+        if isinstance(field, RelatedField | models.ForeignObjectRel):
+            return _model_field_type(field.target_field)
+        return Type(Kind.INTEGER)
     if isinstance(f, serializers.SerializerMethodField):
-        return Type(Kind.UNKNOWN, note=f"computed by a method ({f.method_name or 'get_' + f.field_name})")
+        return Type(Kind.UNKNOWN, note=f"computed by a method ({f.method_name or f'get_{f.field_name}'})")
     for kind, found in _SERIALIZER_TYPES:
         if isinstance(f, kind):
             return found
     return None
 
 
-def _model_field(model: type[models.Model], name: str) -> models.Field | None:
+def _model_field(
+    model: type[models.Model], name: str | None
+) -> models.Field[Any, Any] | models.ForeignObjectRel | None:
+    if name is None:
+        return None
     try:
         return model._meta.get_field(name)
     except Exception:  # noqa: BLE001 - FieldDoesNotExist, or a dotted source
         return None
 
 
-_MODEL_TYPES: list[tuple[type[models.Field], Type]] = [
+_MODEL_TYPES: list[tuple[type[models.Field[Any, Any]], Type]] = [
     (models.BooleanField, Type(Kind.BOOLEAN)),
     (models.AutoField, Type(Kind.INTEGER)),
     (models.BigAutoField, Type(Kind.INTEGER)),
@@ -382,7 +393,7 @@ _MODEL_TYPES: list[tuple[type[models.Field], Type]] = [
 ]
 
 
-def _model_field_type(f: models.Field) -> Type:
+def _model_field_type(f: models.Field[Any, Any]) -> Type:
     if isinstance(f, models.ForeignKey):
         found = _model_field_type(f.target_field)
     elif f.choices:

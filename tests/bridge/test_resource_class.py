@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 
 from res_bridge import ModelResource, Request
@@ -92,3 +93,23 @@ async def test_an_override_of_an_old_name_is_still_called(nats_url) -> None:
         assert await client.call(f"depr.product.{product.pk}", "delete") is None
     assert deleted == [product.pk]
     assert await db(Product.objects.filter(pk=product.pk).exists)()
+
+
+def test_get_field_is_a_field_of_the_model_never_a_reverse_relation() -> None:
+    registry = Registry()
+    registry.register(Products)
+    resource = registry.resource_for(Product)
+    assert resource.get_field("pk") is Product._meta.pk
+    assert resource.get_field("name") is Product._meta.get_field("name")
+    assert isinstance(resource.model_field("orders"), models.ManyToOneRel)
+    with pytest.raises(FieldDoesNotExist, match="Product.orders is a reverse relation"):
+        resource.get_field("orders")
+
+
+def test_an_ordering_by_an_expression_is_refused_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = Registry()
+    registry.register(Products)
+    resource = registry.resource_for(Product)
+    monkeypatch.setattr(Product._meta, "ordering", [models.F("name").desc()])
+    with pytest.raises(ImproperlyConfigured, match="Products: cannot order collections by the expression"):
+        resource.order_by  # noqa: B018 - the property raises

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -88,6 +89,10 @@ def test_closing_the_publisher_while_nats_is_down_is_clean(caplog):
         publisher.publish("event.library.book.1.custom", {})
         assert publisher.flush(5)
         server.stop()
+        deadline = time.monotonic() + 5
+        while publisher.connected:  # closing before the client notices is the "did not confirm" case
+            assert time.monotonic() < deadline, "the publisher never noticed that NATS stopped"
+            time.sleep(0.01)
         publisher.publish("event.library.book.1.custom", {})
         publisher.close(0.5)
     finally:
