@@ -5,41 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from res_protocol import ResError, errors, expand_cid, is_valid_part, is_valid_rid, loads
+from res_protocol.version import PROTOCOL_VERSION, V120, parse_version
 
 from .deprecation import warn_once
+from .limits import ConnectionLimits
 from .metrics import metrics
 from .output import NO_RESULT, trace
 from .service_client import ServiceReply
+from .subscription_graph import SubscriptionGraph
 
 logger = logging.getLogger("res_gateway.connection")
 
-LEGACY = 1001001  # clients that sent no version (1.1.1)
-_VERSION_PART = re.compile(r"[+-]?[0-9]+")
-V120 = 1002000  # call/auth results wrapped as {"payload"} or resource responses
-LATEST = 1002003
-PROTOCOL = "1.2.3"
 
+class ClientRequests(SubscriptionGraph):
+    """Parses and answers the client's requests, one task each, on the connection's subscriptions."""
 
-def parse_version(protocol: Any) -> int:
-    """``"1.2.3"`` as 1002003; raises invalidParams or unsupportedProtocol, as resgate does.
-
-    Each part is a decimal integer below 1000, optionally signed (as Go's ``strconv.Atoi`` reads it).
-    """
-    parts = protocol.split(".") if isinstance(protocol, str) else []
-    if len(parts) != 3 or not all(_VERSION_PART.fullmatch(p) and int(p) < 1000 for p in parts):
-        raise errors.INVALID_PARAMS()
-    version = int(parts[0]) * 1_000_000 + int(parts[1]) * 1000 + int(parts[2])
-    if not 1_000_000 <= version < 2_000_000:
-        raise errors.UNSUPPORTED_PROTOCOL()
-    return version
-
-
-class ClientRequests:
-    """Parses and answers the client's requests, one task each."""
+    # The connection's, set up by it.
+    limits: ConnectionLimits
+    _tasks: set[asyncio.Task[Any]]  # the requests being handled
 
     def receive(self, text: str | bytes) -> None:
         """Handle one client message; requests without a valid id, or after closing, are dropped silently."""
@@ -108,7 +94,7 @@ class ClientRequests:
         protocol = (params or {}).get("protocol")
         if protocol is not None and protocol != "":
             self.protocol = parse_version(protocol)
-        return {"protocol": PROTOCOL}
+        return {"protocol": PROTOCOL_VERSION}
 
     async def _subscribe(self, rid: str, keep: bool = True) -> dict[str, Any]:
         """Subscribe directly (``keep=False``: only for this response, as ``get`` does)."""
@@ -157,7 +143,7 @@ class ClientRequests:
         if not access.can_call(method):
             raise errors.ACCESS_DENIED()
 
-    async def _new(self, rid: str, params: Any) -> dict[str, Any]:
+    async def _new(self, rid: str, params: Any) -> Any:
         await self._check_call(rid, "new")
         reply = await self.call(rid, "new", params)
         if reply.error is None and reply.resource is None:

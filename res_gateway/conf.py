@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -324,10 +324,19 @@ def setting_names() -> list[str]:
     return [f.name for f in fields(GatewaySettings) if f.name != "raw"]
 
 
-class _LazySettings:
+if TYPE_CHECKING:
+    _Settings = GatewaySettings  # what every attribute read returns, as type checkers should see it
+else:
+    _Settings = object
+
+
+class _LazySettings(_Settings):
     """Reads ``settings.RES_GATEWAY`` on first use and again after ``setting_changed``."""
 
     _settings: GatewaySettings | None = None
+
+    def __init__(self) -> None:
+        pass
 
     def __getattr__(self, name: str) -> Any:
         if self._settings is None:
@@ -343,7 +352,7 @@ class _LazySettings:
         self._settings = None
 
 
-gateway_settings: Any = _LazySettings()
+gateway_settings = _LazySettings()
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:

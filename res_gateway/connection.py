@@ -22,16 +22,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from res_protocol import loads
+from res_protocol import InvalidValue
+from res_protocol.codec import decode_token_event
+from res_protocol.version import LATEST
 
-from .cache import MODERN
-from .client_requests import LATEST, LEGACY, PROTOCOL, ClientRequests, parse_version
+from . import mq
+from .client_requests import ClientRequests
 from .conf import gateway_settings
 from .limits import ConnectionLimits
-from .output import OutputQueue, Send, WriteBatch
-from .service_client import RequestInfo, ServiceClient, ServiceReply
-from .subscription import Subscription, references
-from .subscription_graph import Resource, ResourceTree, SubscriptionGraph
+from .output import Send, WriteBatch
+from .service_client import ServiceReply
+from .subscription import references
+from .subscription_graph import Resource, ResourceTree
+from .web.request import RequestInfo
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -43,7 +46,7 @@ def new_cid() -> str:
     return secrets.token_hex(10)
 
 
-class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
+class Connection(ClientRequests):
     """One client session: requests, subscriptions, token and the events it receives."""
 
     def __init__(
@@ -59,28 +62,23 @@ class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
         self.request_info = request_info or RequestInfo()
         self.protocol = protocol
         self.cid = new_cid()
-        self.token: Any = None
+        self.token = None
         self.tid: str | None = None
         self.token_generation = 0
-        self.subs: dict[str, Subscription] = {}
+        self.subs = {}
         self.closed = False
         self._send = send
-        self._write_now = write_now  # the server's synchronous write, where it offers one
-        self._writing = False  # the writer task is handing queued messages to the socket
-        self._flush_scheduled = False  # in the gateway's write batch for this turn of the event loop
-        self._out: deque[str] | None = None  # messages not yet handed to the socket
-        self._pending = asyncio.Event()  # set while _out has messages
+        self._write_now = write_now
+        self._writing = False
+        self._flush_scheduled = False
+        self._out = None
+        self._pending = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._conn_sub: Any = None
+        self._tasks = set()
+        self._conn_sub: mq.Subscription | None = None
         throttle = gateway_settings.reference_throttle
-        # referenceThrottle: resources this connection loads at once
-        self.load_limit: Any = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
+        self.load_limit = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
         self.limits = ConnectionLimits.from_settings()
-
-    @property
-    def modern(self) -> bool:
-        return self.protocol >= MODERN
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -123,12 +121,11 @@ class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
         if not subject.endswith(".token"):
             return
         try:
-            data = loads(payload)
-            token, tid = data.get("token"), data.get("tid")
-        except (ValueError, AttributeError) as e:
+            token, tid = decode_token_event(payload)
+        except InvalidValue as e:
             logger.error("invalid token event for %s: %s", self.cid, e)
             return
-        self.set_token(token, tid if isinstance(tid, str) else None)
+        self.set_token(token, tid)
 
     def set_token(self, token: Any, tid: str | None = None) -> None:
         """Replace the token; access obtained with a previous non-null token is checked again."""
@@ -145,9 +142,6 @@ class Connection(ClientRequests, SubscriptionGraph, ServiceClient, OutputQueue):
 
 
 __all__ = [
-    "LATEST",
-    "LEGACY",
-    "PROTOCOL",
     "Connection",
     "RequestInfo",
     "Resource",
@@ -155,6 +149,5 @@ __all__ = [
     "ServiceReply",
     "WriteBatch",
     "new_cid",
-    "parse_version",
     "references",
 ]

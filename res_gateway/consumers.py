@@ -9,34 +9,23 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
 from res_protocol import ResError, dumps, errors
+from res_protocol.version import LEGACY
 
 from .conf import gateway_settings
-from .connection import LEGACY, Connection, RequestInfo
+from .connection import Connection
 from .gateway import get_gateway
 from .metrics import metrics
-from .transport import RECEIVE_NOW, WRITE_NOW
+from .transport import DIRECT_IO, RECEIVE_NOW, WRITE_NOW
 from .web.cors import cors
-from .web.meta import Meta, canonical_key, merge_header
+from .web.meta import Meta, merge_header
 from .web.paths import rid_to_path
+from .web.request import request_info
 from .web.status import status_error
 
 logger = logging.getLogger("res_gateway.consumers")
 
 
-def request_info(scope: dict[str, Any]) -> RequestInfo:
-    """The upgrade request as auth requests describe it."""
-    header: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        header.setdefault(canonical_key(name.decode("latin-1")), []).append(value.decode("latin-1"))
-    host = header.get("Host", [""])[0]
-    client = scope.get("client") or ("", 0)
-    uri = scope.get("raw_path", scope.get("path", "").encode()).decode("latin-1")
-    if scope.get("query_string"):
-        uri += "?" + scope["query_string"].decode("latin-1")
-    return RequestInfo(header=header, host=host, remote_addr=f"{client[0]}:{client[1]}", uri=uri)
-
-
-class GatewayConsumer(AsyncConsumer):
+class GatewayConsumer(AsyncConsumer):  # type: ignore[misc]  # Channels has no type hints
     """One RES client over WebSocket; responses and events are written by the connection itself."""
 
     connection: Connection | None = None
@@ -59,10 +48,10 @@ class GatewayConsumer(AsyncConsumer):
         if not cors(origin, gateway_settings.allow_origin, credentials=False).allowed:
             await self._deny(403, {"code": "system.forbidden", "message": "Forbidden origin"})
             return
-        extensions = self.scope.get("extensions") or {}
+        direct_io = (self.scope.get("extensions") or {}).get(DIRECT_IO) or {}
         try:
             gateway = get_gateway()
-            write_now = extensions.get(WRITE_NOW)
+            write_now = direct_io.get(WRITE_NOW)
             conn = Connection(
                 gateway, request_info=info, protocol=LEGACY, send=self.base_send, write_now=write_now
             )
@@ -75,20 +64,23 @@ class GatewayConsumer(AsyncConsumer):
             await self.base_send({"type": "websocket.close", "code": 1011})
             return
         headers: list[tuple[bytes, bytes]] = []
-        if gateway_settings.ws_header_auth is not None:
-            denied = await self._header_auth(conn, headers)
+        header_auth = gateway_settings.ws_header_auth
+        if header_auth is not None:
+            denied = await self._header_auth(conn, header_auth, headers)
             if denied:
                 await conn.close()
                 return
         self.connection = conn
         metrics.ws_connected()
-        if RECEIVE_NOW in extensions:  # before accepting: no message can be queued for the consumer yet
-            extensions[RECEIVE_NOW](conn.receive)
+        if RECEIVE_NOW in direct_io:  # before accepting: no message can be queued for the consumer yet
+            direct_io[RECEIVE_NOW](conn.receive)
         await self.base_send({"type": "websocket.accept", "headers": headers})
 
-    async def _header_auth(self, conn: Connection, headers: list[tuple[bytes, bytes]]) -> bool:
+    async def _header_auth(
+        self, conn: Connection, header_auth: tuple[str, str], headers: list[tuple[bytes, bytes]]
+    ) -> bool:
         """Run ``wsHeaderAuth``; True when its meta status answered the upgrade request instead."""
-        rid, method = gateway_settings.ws_header_auth
+        rid, method = header_auth
         reply = await conn.auth(rid, method, is_http=True)
         meta = Meta.parse(reply.meta)
         header: dict[str, list[str]] = {}

@@ -7,7 +7,8 @@ import logging
 import ssl
 from typing import Any
 
-from res_protocol import compile_patterns, errors, loads
+from res_protocol import InvalidValue, errors
+from res_protocol.codec import SystemReset, TokenReset, decode_system_reset, decode_token_reset
 
 from .cache import Cache
 from .conf import ConfigError, GatewaySettings, gateway_settings
@@ -77,36 +78,23 @@ class Gateway:
 
     def _on_system(self, subject: str, payload: bytes) -> None:
         try:
-            data = loads(payload) if payload else {}
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-        except ValueError as e:
+            if subject == "system.reset":
+                self.system_reset(decode_system_reset(payload))
+            elif subject == "system.tokenReset":
+                self.token_reset(decode_token_reset(payload))
+        except InvalidValue as e:
             logger.error("invalid %s event: %s", subject, e)
-            return
-        if subject == "system.reset":
-            self.system_reset(data)
-        elif subject == "system.tokenReset":
-            self.token_reset(data)
 
-    def system_reset(self, data: dict[str, Any]) -> None:
-        resources = compile_patterns(data.get("resources"))
-        access = compile_patterns(data.get("access"))
-        if resources:
-            asyncio.ensure_future(self.cache.reset(resources))
-        if access:
-            self.cache.reaccess(access)
+    def system_reset(self, event: SystemReset) -> None:
+        if event.resources:
+            asyncio.ensure_future(self.cache.reset(event.resources))
+        if event.access:
+            self.cache.reaccess(event.access)
 
-    def token_reset(self, data: dict[str, Any]) -> None:
-        subject, tids = data.get("subject"), data.get("tids")
-        if not isinstance(subject, str) or not subject:
-            logger.error("system.tokenReset without subject")
-            return
-        if not isinstance(tids, list) or not tids:
-            return
-        wanted = {t for t in tids if isinstance(t, str)}
+    def token_reset(self, event: TokenReset) -> None:
         for conn in list(self.connections.values()):
-            if conn.tid in wanted:
-                asyncio.ensure_future(conn.token_reset(subject))
+            if conn.tid in event.tids:
+                asyncio.ensure_future(conn.token_reset(event.subject))
 
     async def _reconnected(self) -> None:
         """Back on NATS: fetch every cached resource again and check every subscription's access."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from res_protocol import ResError, dumps_str
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .gateway import Gateway
 
 logger = logging.getLogger("res_gateway.connection")
 trace = logging.getLogger("res_gateway.trace")  # every client message, at debug level (--trace)
@@ -33,9 +34,9 @@ class WriteBatch:
     """
 
     def __init__(self) -> None:
-        self._connections: list[Connection] = []
+        self._connections: list[OutputQueue] = []
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: OutputQueue) -> None:
         if not self._connections:
             asyncio.get_running_loop().call_soon(self._flush)
         self._connections.append(conn)
@@ -48,6 +49,20 @@ class WriteBatch:
 
 class OutputQueue:
     """The messages a connection writes to its client: responses and events, in order."""
+
+    # The connection's, set up by it.
+    gateway: Gateway
+    cid: str
+    closed: bool
+    close: Callable[[], Awaitable[None]]
+    # The queue's own.
+    _send: Send | None
+    _write_now: Callable[[deque[str]], bool] | None  # the server's synchronous write, where it offers one
+    _writing: bool  # the writer task is handing queued messages to the socket
+    _flush_scheduled: bool  # in the gateway's write batch for this turn of the event loop
+    _out: deque[str] | None  # messages not yet handed to the socket
+    _out_limit: int
+    _pending: asyncio.Event  # set while _out has messages
 
     def write(self, text: str) -> None:
         """Queue a message for the client; one that overflows the queue is disconnected."""

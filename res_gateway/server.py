@@ -35,7 +35,7 @@ from .memory import trim_heap_forever
 logger = logging.getLogger(__name__)
 
 #: Seconds given to open WebSockets, and then to the gateway's NATS connection, to close.
-CLOSE_GRACE = 3.0
+CLOSE_GRACE = 3
 #: Pending connections the listening socket queues.
 BACKLOG = 2048
 #: Allocations between collections of the young generation (CPython's default is 700).
@@ -267,10 +267,11 @@ def _serve_daphne(app: ASGIApp, config: GatewaySettings) -> None:
     from twisted.internet.endpoints import quoteStringArgument as quote
 
     every = "::" if socket.has_dualstack_ipv6() else "0.0.0.0"
-    listen = f"port={config.port}:interface={quote(config.addr or every)}:backlog={BACKLOG}"
+    # Twisted's quoteStringArgument has no type hints.
+    listen = f"port={config.port}:interface={quote(config.addr or every)}:backlog={BACKLOG}"  # type: ignore[no-untyped-call]
     endpoint = f"tcp:{listen}"
     if config.tls:
-        endpoint = f"ssl:{listen}:certKey={quote(config.cert_file)}:privateKey={quote(config.key_file)}"
+        endpoint = f"ssl:{listen}:certKey={quote(config.cert_file)}:privateKey={quote(config.key_file)}"  # type: ignore[no-untyped-call]
 
     def ready() -> None:  # called by daphne just before its reactor runs
         if config.ws_compression:
@@ -284,7 +285,7 @@ def _serve_daphne(app: ASGIApp, config: GatewaySettings) -> None:
                 await _close_daphne_websockets(server)
                 await _finish(await started)
             finally:
-                reactor.stop()
+                reactor.stop()  # type: ignore[misc]  # Twisted's interfaces type-check with mypy-zope alone
 
         def on_signal() -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):  # one shutdown, whatever follows
@@ -311,7 +312,7 @@ def _accept_deflate(offers: list[Any]) -> Any:
 
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
-            return PerMessageDeflateOfferAccept(offer)
+            return PerMessageDeflateOfferAccept(offer)  # type: ignore[no-untyped-call]  # autobahn has no hints
     return None
 
 

@@ -6,8 +6,8 @@ The WebSocket requests use them, and so do the HTTP views, on a connection with 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from res_protocol import (
     Access,
@@ -21,20 +21,14 @@ from res_protocol import (
 
 from .conf import gateway_settings
 from .limits import check_params
+from .web.request import RequestInfo
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 logger = logging.getLogger("res_gateway.connection")
 
 _OMITTED: Any = object()
-
-
-@dataclass
-class RequestInfo:
-    """The HTTP request (or WebSocket upgrade request) behind a connection, for auth requests."""
-
-    header: dict[str, list[str]] = field(default_factory=dict)
-    host: str = ""
-    remote_addr: str = ""
-    uri: str = ""
 
 
 @dataclass
@@ -49,6 +43,12 @@ class ServiceReply:
 
 class ServiceClient:
     """Requests to services on behalf of one connection."""
+
+    # The connection's, set up by it.
+    gateway: Gateway
+    cid: str
+    token: Any
+    request_info: RequestInfo
 
     def _payload(self, query: str, is_http: bool, **extra: Any) -> bytes:
         check_params(extra.get("params"))
@@ -99,9 +99,15 @@ class ServiceClient:
     def _auth_fields(self, params: Any = _OMITTED) -> dict[str, Any]:
         info = self.request_info
         fields: dict[str, Any] = {} if params is _OMITTED else {"params": params}
-        if info.header:
-            fields["header"] = info.header
-        fields.update(host=info.host, remoteAddr=info.remote_addr, uri=info.uri)
+        # As resgate: each field only when it is not empty.
+        for key, value in (
+            ("header", info.header),
+            ("host", info.host),
+            ("remoteAddr", info.remote_addr),
+            ("uri", info.uri),
+        ):
+            if value:
+                fields[key] = value
         return fields
 
     async def token_reset(self, subject: str) -> None:

@@ -12,7 +12,7 @@ from res_protocol import Access, ResError, dumps_str, errors, hard_ref
 from .cache import CacheEvent, ResourceSubscription, event_message
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .subscription_graph import SubscriptionGraph
 
 logger = logging.getLogger("res_gateway.connection")
 
@@ -36,7 +36,7 @@ class Subscription:
         "deleted", "disposed", "queue", "holds", "access", "access_error", "access_task",
     )  # fmt: skip
 
-    def __init__(self, conn: Connection, rid: str, cache_rid: str) -> None:
+    def __init__(self, conn: SubscriptionGraph, rid: str, cache_rid: str) -> None:
         self.conn = conn
         self.rid = rid
         self.cache_rid = cache_rid

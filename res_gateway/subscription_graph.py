@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from res_protocol import ResError, errors, expand_cid
+from res_protocol.version import MODERN
 
 from .cache import client_collection, client_values
 from .conf import gateway_settings
+from .output import OutputQueue
+from .service_client import ServiceClient
 from .subscription import Subscription
 
 
@@ -32,8 +36,22 @@ class ResourceTree:
     errors: dict[str, ResError]
 
 
-class SubscriptionGraph:
-    """The subscriptions of one connection, keyed by the rid the client uses."""
+class SubscriptionGraph(ServiceClient, OutputQueue):
+    """The subscriptions of one connection, keyed by the rid the client uses.
+
+    They load through service requests, and write their events to the output queue.
+    """
+
+    # The connection's, set up by it.
+    subs: dict[str, Subscription]
+    protocol: int
+    token_generation: int  # counts token changes: access obtained under an older token is stale
+    load_limit: AbstractAsyncContextManager[Any]  # referenceThrottle: resources loaded at once
+
+    @property
+    def modern(self) -> bool:
+        """Whether the client takes soft references and data values as they are."""
+        return self.protocol >= MODERN
 
     def subscription(self, rid: str) -> Subscription:
         """The client's subscription for ``rid`` (created when missing; reloaded after delete)."""

@@ -9,6 +9,7 @@ queued for the client in one write and returns True when the socket is writable,
 The other way, each client message would wait in a queue for the application's ``receive``, with reading
 paused until it is taken. A session that handles messages as they come registers a handler through
 :data:`RECEIVE_NOW` before it accepts the socket; from then on, complete messages go straight to it.
+Both functions are in the scope's :data:`DIRECT_IO` extension.
 
 A server's text frame is the same bytes for every client without compression, so an event reaching
 many clients is framed once (:func:`text_frame`) and those bytes are written to each socket.
@@ -25,8 +26,9 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-WRITE_NOW = "res.write_now"
-RECEIVE_NOW = "res.receive_now"
+DIRECT_IO = "res.direct_io"  # the scope extension: {WRITE_NOW: function, RECEIVE_NOW: function}
+WRITE_NOW = "write_now"
+RECEIVE_NOW = "receive_now"
 
 Receiver = Callable[[str | bytes], None]
 
@@ -61,8 +63,7 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)  # builds the scope and schedules the application
-        self.scope["extensions"][WRITE_NOW] = self.write_now
-        self.scope["extensions"][RECEIVE_NOW] = self.receive_now
+        self.scope["extensions"][DIRECT_IO] = {WRITE_NOW: self.write_now, RECEIVE_NOW: self.receive_now}
 
     def receive_now(self, receiver: Receiver) -> None:
         """Hand every later message to ``receiver`` as it completes, instead of to the application."""
@@ -72,10 +73,11 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
         receiver = self.receiver
         if receiver is None or self.close_sent:
             return super().send_receive_event_to_app()
-        data: str | bytes = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        raw = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        data: str | bytes = raw
         if self.curr_msg_data_type == "text":
             try:
-                data = data.decode()
+                data = raw.decode()
             except UnicodeDecodeError:
                 return super().send_receive_event_to_app()  # uvicorn closes with 1007
         self.frames = []

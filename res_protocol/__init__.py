@@ -41,8 +41,7 @@ from .values import (
     ref,
     soft_ref,
 )
-
-PROTOCOL_VERSION = "1.2.3"
+from .version import PROTOCOL_VERSION, parse_version
 
 __all__ = [
     "Access",
@@ -74,6 +73,7 @@ __all__ = [
     "normalize_collection",
     "normalize_model",
     "normalize_value",
+    "parse_version",
     "ref",
     "resource_payload",
     "result_payload",

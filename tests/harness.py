@@ -75,10 +75,13 @@ class GatewayProcess:
         return self.process.stop()
 
 
-def run_gateway(nats_url: str, *, asgi_only: bool = False, **config: Any) -> GatewayProcess:
+def run_gateway(
+    nats_url: str, *, asgi_only: bool = False, addr: str = "127.0.0.1", **config: Any
+) -> GatewayProcess:
     """Start a gateway process and wait until it listens; the caller stops it.
 
     ``rungateway`` as users run it, or with ``asgi_only`` plain uvicorn serving the site's ASGI application.
+    It listens on ``addr`` (``""``: every IPv4 and IPv6 interface, as ``rungateway -i ""``).
     """
     config = {**DEFAULT_CONFIG, **config}
     port = free_port()
@@ -90,10 +93,10 @@ def run_gateway(nats_url: str, *, asgi_only: bool = False, **config: Any) -> Gat
     }
     if asgi_only:
         args = [sys.executable, "-m", "uvicorn", "resproject.asgi:application", "--no-access-log"]
-        args += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"]
+        args += ["--host", addr, "--port", str(port), "--ws", "websockets-sansio"]
         process = Process(args, env=env, name="gateway")
     else:
-        args = ["-i", "127.0.0.1", "-p", str(port), "--workers", "1"]  # one cache, one set of metrics
+        args = ["-i", addr, "-p", str(port), "--workers", "1"]  # one cache, one set of metrics
         process = manage("rungateway", *args, env=env, name="gateway")
     return GatewayProcess(port, config, process.wait_listening(port))
 

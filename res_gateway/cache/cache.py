@@ -43,8 +43,9 @@ class Cache:
             self.event_subscriptions[name] = es
             es.ready = asyncio.ensure_future(self._subscribe_events(es))
         es.acquire()
+        assert es.ready is not None  # set with the entry, above
         try:
-            await asyncio.shield(es.ready)  # type: ignore[arg-type]
+            await asyncio.shield(es.ready)
         except BaseException:
             es.release()
             raise

@@ -13,7 +13,7 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, (dict, list)):
         return a is b or dumps(a) == dumps(b)
-    return a == b
+    return bool(a == b)
 
 
 def diff_model(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

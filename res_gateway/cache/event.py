@@ -6,9 +6,6 @@ from typing import Any
 
 from res_protocol import dumps_str, hard_ref
 
-#: Version of the first protocol that sends soft references and data values as they are (1.2.1).
-MODERN = 1002001
-
 
 def client_value(value: Any, modern: bool) -> Any:
     """A normalized value as a client of that protocol variant expects it."""
@@ -67,11 +64,12 @@ class CacheEvent:
     def refs(self) -> tuple[list[str], list[str]]:
         """The hard references a change, add or remove brings in and lets go of, found once per event."""
         if self._refs is None:
+            data = self.data or {}  # only delete and custom events have none, and no references
             if self.name == "change":
-                added = [r for r in map(hard_ref, self.data["values"].values()) if r is not None]
+                added = [r for r in map(hard_ref, data["values"].values()) if r is not None]
                 removed = [r for r in map(hard_ref, self.old.values()) if r is not None]
             else:
-                added = [r] if self.name == "add" and (r := hard_ref(self.data["value"])) else []
+                added = [r] if self.name == "add" and (r := hard_ref(data["value"])) else []
                 removed = [r] if self.name == "remove" and (r := hard_ref(self.old)) else []
             self._refs = (added, removed)
         return self._refs

@@ -14,19 +14,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from res_protocol import (
-    InvalidValue,
-    ResError,
-    decode_response,
-    dumps,
-    errors,
-    loads,
-    normalize_collection,
-    normalize_model,
+from res_protocol import ResError, dumps, errors
+from res_protocol.codec import (
+    GetResult,
+    decode_get_response,
+    decode_query_event,
+    decode_query_response,
 )
 
 from ..mq import NoResponders, Subscription
-from .resource import COLLECTION, MODEL, ResourceSubscription
+from .resource import ResourceSubscription
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -149,11 +146,9 @@ class EventSubscription:
 
     async def _handle_query_event(self, payload: bytes) -> None:
         try:
-            subject = loads(payload)["subject"]
-            if not isinstance(subject, str) or not subject:
-                raise ValueError("missing subject")
-        except (ValueError, TypeError, KeyError) as e:
-            logger.error("invalid query event for %s: %s", self.name, e)
+            subject = decode_query_event(payload)
+        except ResError as e:
+            logger.error("query event for %s: %s", self.name, e.message)
             return
         queries = [rs for rs in self.queries.values() if rs.is_loaded]
         await asyncio.gather(*(self._query(rs, subject) for rs in queries))
@@ -165,38 +160,19 @@ class EventSubscription:
             if e.code != errors.CODE_TIMEOUT:
                 logger.error("query request %s for %s: %s", subject, rs.rid, e)
             return
-        response = decode_response(payload)
-        if response.error is not None:
-            if response.error.code == errors.CODE_NOT_FOUND:
+        try:
+            result = decode_query_response(payload)
+        except ResError as e:
+            if e.code == errors.CODE_NOT_FOUND:
                 rs.delete()
             else:
-                logger.error("query request %s for %s: %s", subject, rs.rid, response.error)
+                logger.error("query request %s for %s: %s", subject, rs.rid, e)
             return
-        result = response.result
-        if not isinstance(result, dict):
-            logger.error("invalid query response for %s", rs.rid)
+        if result.resource is not None:
+            rs.replace(result.resource.kind, result.resource.value)
             return
-        if "model" in result or "collection" in result:
-            if "events" in result:
-                logger.error("query response for %s has both events and a resource", rs.rid)
-                return
-            try:
-                kind, value = _resource_value(result)
-            except ResError as e:
-                logger.error("query response for %s: %s", rs.rid, e)
-                return
-            rs.replace(kind, value)
-            return
-        events = result.get("events") or []
-        if not isinstance(events, list):
-            logger.error("invalid query events for %s", rs.rid)
-            return
-        for ev in events:
-            if not isinstance(ev, dict) or not isinstance(ev.get("event"), str):
-                logger.error("invalid query event for %s: %r", rs.rid, ev)
-                continue
-            data = ev.get("data")
-            rs.handle_event(ev["event"], b"" if data is None else dumps(data))
+        for name, data in result.events:
+            rs.handle_event(name, b"" if data is None else dumps(data))
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -229,13 +205,7 @@ class EventSubscription:
         try:
             if error is not None:
                 raise error()
-            response = decode_response(reply)
-            if response.error is not None:
-                raise response.error()
-            kind, value = _resource_value(response.result)
-            normalized = response.result.get("query")
-            if normalized is not None and not isinstance(normalized, str):
-                raise errors.internal_error("invalid query in get response")
+            result = decode_get_response(reply)
         except ResError as e:
             if self.links.get(query) is rs:
                 del self.links[query]
@@ -243,9 +213,9 @@ class EventSubscription:
                 logger.error("get.%s: %s", self.name, e.message)
             rs.loaded.set_result(e)
             return
-        target = self._register(rs, normalized)
+        target = self._register(rs, result.query)
         if target is rs:
-            rs.set_value(kind, value)
+            rs.set_value(result.kind, result.value)
         self.links[query] = target
         rs.loaded.set_result(target)
 
@@ -304,13 +274,12 @@ class EventSubscription:
         async with self.cache.reset_limit:
             rs.resetting, rs.dropped = True, False
             payload = dumps({"query": rs.query}) if rs.is_query else b"{}"
+            result: ResError | GetResult
             try:
                 reply = await self.cache.mq.request(f"get.{self.name}", payload, self.cache.timeout)
+                result = decode_get_response(reply)
             except ResError as e:
-                result: ResError | Any = e
-            else:
-                response = decode_response(reply)
-                result = response.error if response.error is not None else response.result
+                result = e
         unreachable = isinstance(result, ResError) and (
             isinstance(result, NoResponders) or result.code == errors.CODE_TIMEOUT
         )
@@ -328,26 +297,8 @@ class EventSubscription:
                 else:
                     logger.error("reset get.%s: %s", rs.rid, result)
                 return
-            try:
-                kind, value = _resource_value(result)
-            except ResError as e:
-                done.set_result((True, False))
-                logger.error("reset get.%s: %s", rs.rid, e)
-                return
-            rs.replace(kind, value)
+            rs.replace(result.kind, result.value)
             done.set_result((True, dropped))
 
         self.enqueue(apply)
         return await done
-
-
-def _resource_value(result: Any) -> tuple[str, Any]:
-    """Validate a get result: exactly one of ``model`` or ``collection``, with valid values."""
-    if not isinstance(result, dict) or (MODEL in result) == (COLLECTION in result):
-        raise errors.internal_error("invalid get response")
-    try:
-        if MODEL in result:
-            return MODEL, normalize_model(result[MODEL])
-        return COLLECTION, normalize_collection(result[COLLECTION])
-    except InvalidValue as e:
-        raise errors.internal_error(f"invalid get response: {e}")

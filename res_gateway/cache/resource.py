@@ -6,7 +6,14 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from res_protocol import DELETE_ACTION, InvalidValue, ResError, dumps_str, loads, normalize_value
+from res_protocol import DELETE_ACTION, InvalidValue, ResError, dumps_str, loads
+from res_protocol.codec import (
+    COLLECTION,
+    MODEL,
+    decode_add_event,
+    decode_change_event,
+    decode_remove_event,
+)
 
 from ..deprecation import warn_once
 from .diff import diff_collection, diff_model, same
@@ -17,8 +24,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("res_gateway.cache")
 
-MODEL = "model"
-COLLECTION = "collection"
 _MISSING = object()
 
 
@@ -89,35 +94,42 @@ class ResourceSubscription:
         except ValueError as e:
             logger.error("invalid event payload on event.%s.%s: %s", self.es.name, name, e)
             return
-        if name == "change":
-            self.change(_change_values(data, self.rid))
-        elif name == "add":
-            self.add(data)
-        elif name == "remove":
-            self.remove(data)
-        elif name == "delete":
+        if name == "delete":
             self.delete()
-        else:
+        elif name not in ("change", "add", "remove"):
             self.publish(CacheEvent(name, raw=dumps_str(data), value=self.value, version=self.version))
+        else:
+            try:
+                self._apply(name, data)
+            except InvalidValue as e:
+                logger.error("invalid %s event on %s: %s", name, self.rid, e)
 
-    def change(self, values: Any) -> None:
-        if self.kind != MODEL or not isinstance(values, dict):
+    def _apply(self, name: str, data: Any) -> None:
+        """Apply a change, add or remove event's decoded payload."""
+        if name == "change":
+            change = decode_change_event(data)
+            if change.legacy:
+                warn_once(self.rid, "v1.0 change event format (values not wrapped)")
+            self.change(change.values)
+        elif name == "add":
+            self.add(*decode_add_event(data))
+        else:
+            self.remove(decode_remove_event(data))
+
+    def change(self, values: dict[str, Any]) -> None:
+        """Apply changed values (normalized; ``DELETE_ACTION`` deletes) to a model."""
+        if self.kind != MODEL:
             logger.error("change event on %s is not a valid model change", self.rid)
             return
         changed: dict[str, Any] = {}
         old: dict[str, Any] = {}
-        try:
-            for k, v in values.items():
-                v = normalize_value(v, allow_delete=True)
-                prev = self.value.get(k, _MISSING)
-                if v is DELETE_ACTION:
-                    if prev is not _MISSING:
-                        changed[k], old[k] = v, prev
-                elif prev is _MISSING or not same(prev, v):
-                    changed[k], old[k] = v, None if prev is _MISSING else prev
-        except InvalidValue as e:
-            logger.error("invalid change event on %s: %s", self.rid, e)
-            return
+        for k, v in values.items():
+            prev = self.value.get(k, _MISSING)
+            if v is DELETE_ACTION:
+                if prev is not _MISSING:
+                    changed[k], old[k] = v, prev
+            elif prev is _MISSING or not same(prev, v):
+                changed[k], old[k] = v, None if prev is _MISSING else prev
         if not changed:
             return
         model = {**self.value, **changed}
@@ -126,25 +138,18 @@ class ResourceSubscription:
                 del model[k]
         self._bump(model, CacheEvent("change", {"values": changed}, old=old))
 
-    def add(self, data: Any) -> None:
-        try:
-            idx = data["idx"]
-            if self.kind != COLLECTION or type(idx) is not int or not 0 <= idx <= len(self.value):
-                raise InvalidValue("index out of range")
-            value = normalize_value(data["value"])
-        except (InvalidValue, KeyError, TypeError) as e:
-            logger.error("invalid add event on %s: %s", self.rid, e)
+    def add(self, idx: int, value: Any) -> None:
+        """Insert a normalized value into a collection."""
+        if self.kind != COLLECTION or not 0 <= idx <= len(self.value):
+            logger.error("invalid add event on %s: index out of range", self.rid)
             return
         collection = [*self.value[:idx], value, *self.value[idx:]]
         self._bump(collection, CacheEvent("add", {"idx": idx, "value": value}))
 
-    def remove(self, data: Any) -> None:
-        try:
-            idx = data["idx"]
-            if self.kind != COLLECTION or type(idx) is not int or not 0 <= idx < len(self.value):
-                raise InvalidValue("index out of range")
-        except (InvalidValue, KeyError, TypeError) as e:
-            logger.error("invalid remove event on %s: %s", self.rid, e)
+    def remove(self, idx: int) -> None:
+        """Remove a value from a collection."""
+        if self.kind != COLLECTION or not 0 <= idx < len(self.value):
+            logger.error("invalid remove event on %s: index out of range", self.rid)
             return
         old = self.value[idx]
         collection = [*self.value[:idx], *self.value[idx + 1 :]]
@@ -171,7 +176,7 @@ class ResourceSubscription:
                 self.change(values)
             return
         for name, data in diff_collection(self.value, value):
-            self.add(data) if name == "add" else self.remove(data)
+            self.add(data["idx"], data["value"]) if name == "add" else self.remove(data["idx"])
 
     def _bump(self, value: Any, event: CacheEvent) -> None:
         self.value = value
@@ -183,12 +188,3 @@ class ResourceSubscription:
     def publish(self, event: CacheEvent) -> None:
         for sub in list(self.subscribers):
             sub.on_event(event)
-
-
-def _change_values(data: Any, rid: str) -> Any:
-    """The changed values of a change payload; a v1.0 flat payload is taken as the values."""
-    if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("values"), dict):
-        return data["values"]
-    if isinstance(data, dict):
-        warn_once(rid, "v1.0 change event format (values not wrapped)")
-    return data

@@ -10,6 +10,8 @@ Every other request goes to the site's Django application unchanged.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -27,10 +29,12 @@ class ApiHandler(ASGIHandler):
     """Django's ASGI handler reduced to URL resolution and the view, all on the event loop."""
 
     def load_middleware(self, is_async: bool = False) -> None:
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        self._middleware_chain = convert_exception_to_response(self._get_response_async)
+        self._view_middleware: list[Callable[..., Any]] = []
+        self._template_response_middleware: list[Callable[..., Any]] = []
+        self._exception_middleware: list[Callable[..., Any]] = []
+        # Django's own (private) request handling; django-stubs leave private methods out.
+        get_response = self._get_response_async  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(get_response)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -42,7 +46,9 @@ class ApiHandler(ASGIHandler):
             request, response = self.create_request(scope, body)
             if request is not None:
                 set_urlconf(settings.ROOT_URLCONF)
-                response = await self._middleware_chain(request)
+                result = self._middleware_chain(request)
+                response = await result if inspect.isawaitable(result) else result
+            assert response is not None  # create_request gives a request or the response to it
             await self.send_response(response, send)
         finally:
             body.close()

@@ -42,7 +42,7 @@ class TreeEncoder:
             error = tree.errors.get(rid, errors.NOT_FOUND)
             return error.to_dict()
         path.append(rid)
-        if resource.kind == "collection":
+        if isinstance(resource.value, list):  # a collection
             out: Any = [self._value(tree, v, path) for v in resource.value]
         else:
             out = {k: self._value(tree, v, path) for k, v in resource.value.items()}

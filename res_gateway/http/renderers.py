@@ -6,6 +6,7 @@ can follow through the resource graph.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -23,7 +24,9 @@ class ResourceBrowsableRenderer(BrowsableAPIRenderer):
     def get_breadcrumbs(self, request: Any) -> list[tuple[str, str]]:
         return [(request.path, request.get_full_path())]
 
-    def get_context(self, data: Any, accepted_media_type: str, renderer_context: dict[str, Any]) -> Any:
+    def get_context(
+        self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any]
+    ) -> dict[str, Any]:
         context = super().get_context(data, accepted_media_type, renderer_context)
         context["available_formats"] = []  # a ?format= query would name another resource
         return context

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-class RepeatedHeadersMixin:
+class RepeatedHeadersMixin(HttpResponse):
     """Adds ``set_headers(header)``: one line per value of a ``{name: [values]}`` mapping."""
 
     repeated: list[tuple[str, str]]
@@ -25,11 +25,11 @@ class RepeatedHeadersMixin:
         for key, values in header.items():
             if not values:
                 continue
-            self[key] = values[0]  # type: ignore[index]
+            self[key] = values[0]
             self.repeated.extend((key, value) for value in values[1:])
 
     def items(self) -> Any:
-        return [*super().items(), *getattr(self, "repeated", ())]  # type: ignore[misc]
+        return [*super().items(), *getattr(self, "repeated", ())]
 
 
 class ApiResponse(RepeatedHeadersMixin, HttpResponse):

@@ -34,6 +34,7 @@ class ApiPathPattern(RegexPattern):
         super().__init__("", is_endpoint=False)
 
     @property
+    # Django's hints type regex as its descriptor's attribute; this property reads the same way.
     def regex(self) -> re.Pattern[str]:  # type: ignore[override]
         return _prefix_regex(gateway_settings.api_path)
 

@@ -14,22 +14,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from res_gateway.conf import gateway_settings
-from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTree, ServiceReply
+from res_gateway.connection import Connection, Resource, ResourceTree, ServiceReply
 from res_gateway.gateway import get_gateway
 from res_gateway.metrics import metrics
 from res_gateway.subscription import references
 from res_gateway.web.cors import cors, preflight_headers
-from res_gateway.web.meta import Header, Meta, canonical_key, merge_header
+from res_gateway.web.meta import Header, Meta, merge_header
 from res_gateway.web.paths import path_to_rid, path_to_rid_method, request_path, rid_to_path
+from res_gateway.web.request import raw_path, request_header, request_info
 from res_gateway.web.status import error_status, status_error
 from res_protocol import CID_TAG, errors, is_valid_rid
 from res_protocol.access import Access
@@ -52,11 +54,12 @@ def body_too_large(limit: int) -> ResError:
 
 def legacy_new_rid(result: Any) -> str | None:
     """The RID of a deprecated ``new`` result (``{"rid": ...}`` alone): it counts as a resource response."""
-    if not isinstance(result, dict) or len(result) != 1 or not isinstance(result.get("rid"), str):
+    rid = result.get("rid") if isinstance(result, dict) and len(result) == 1 else None
+    if not isinstance(rid, str):
         return None
-    if not is_valid_rid(result["rid"]):
+    if not is_valid_rid(rid):
         raise errors.internal_error("invalid resource rid in new response")
-    return result["rid"]
+    return rid
 
 
 @dataclass
@@ -67,23 +70,6 @@ class Outcome:
     href: str = ""
     error: ResError | None = None
     meta: Meta = field(default_factory=Meta)
-
-
-def request_header(scope: dict[str, Any]) -> Header:
-    """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
-    header: Header = {}
-    for name, value in scope.get("headers", ()):
-        key = canonical_key(name.decode("latin-1"))
-        if key != "Host":
-            header.setdefault(key, []).append(value.decode("latin-1"))
-    return header
-
-
-def _host_port(addr: Any) -> str:
-    if not addr:
-        return ""
-    host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _quiet_cancel(task: asyncio.Future[Any]) -> None:
@@ -138,7 +124,7 @@ def mounted_at(urlconf: str, api_path: str) -> bool:
     return getattr(match.func, "view_class", None) is ResourceView and match.kwargs.get("path") == "x"
 
 
-async def send_response(response: HttpResponseBase, send: Any) -> None:
+async def send_response(response: HttpResponse, send: Any) -> None:
     """An API response (no cookies, no streaming) straight to ASGI, as Django's handler sends it."""
     headers = [(key.encode("ascii"), value.encode("latin-1")) for key, value in response.items()]
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
@@ -207,7 +193,10 @@ class ResourceView(APIView):
         await send_response(response, send)
         return True
 
-    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    # DRF's hints know a synchronous dispatch alone; Django awaits an async view's (View.view_is_async).
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         self.args, self.kwargs, self.headers = args, kwargs, {}
         self.method = request.method or ""
         self.request = drf_request = self.initialize_request(request, *args, **kwargs)
@@ -216,11 +205,14 @@ class ResourceView(APIView):
         except Exception:
             logger.exception("HTTP API request failed: %s %s", request.method, request.get_full_path())
             response = self.error_response(errors.INTERNAL_ERROR, {})
-        return self.finalize_response(drf_request, response, *args, **kwargs)
+        if isinstance(response, Response):  # DRF has nothing to add to the others
+            return self.finalize_response(drf_request, response, *args, **kwargs)
+        return response
 
-    async def respond(self, request: HttpRequest, rest: str) -> HttpResponseBase:
+    async def respond(self, request: HttpRequest, rest: str) -> HttpResponse:
         """The checks every request passes before its verb's handler, in resgate's order."""
-        scope = request.scope  # type: ignore[attr-defined]
+        assert isinstance(request, ASGIRequest)  # the bridge is served over ASGI alone
+        scope = request.scope
         self.header = request_header(scope)
         self.scope = scope
         common = cors(
@@ -237,25 +229,23 @@ class ResourceView(APIView):
         if not common.allowed:
             return self.error_response(FORBIDDEN_ORIGIN)
 
-        raw = scope.get("raw_path")
-        raw_path = raw.decode("latin-1") if raw else quote(request.path)
-        path = request_path(raw_path)
+        path = request_path(raw_path(scope))
         # The prefix this view is mounted under: the request path less the part the route captured.
         self.prefix = request.path[: len(request.path) - len(rest)] if rest else request.path
         self.query = request.META.get("QUERY_STRING", "")
-        self.uri = f"{raw_path}?{self.query}" if self.query else raw_path
         if path is None or (len(path) > len(self.prefix) and path.endswith("/")):
             return self.error_response(errors.NOT_FOUND)
         self.path = path
-        verb = request.method.lower()
+        verb = self.method.lower()
         if verb not in self.http_method_names:
             return self.error_response(errors.METHOD_NOT_ALLOWED)
-        return await getattr(self, verb)(request)
+        handler: Callable[[HttpRequest], Awaitable[HttpResponse]] = getattr(self, verb)
+        return await handler(request)
 
     # --- verbs ---------------------------------------------------------------------------------------
 
-    async def get(self, request: HttpRequest) -> HttpResponseBase:
-        metrics.http_request(request.method)
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        metrics.http_request(self.method)
         rid = path_to_rid(self.path, self.query, self.prefix)
         if rid is None:
             return self.error_response(errors.NOT_FOUND)
@@ -264,29 +254,29 @@ class ResourceView(APIView):
 
     head = get
 
-    async def post(self, request: HttpRequest) -> HttpResponseBase:
-        metrics.http_request(request.method)
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        metrics.http_request(self.method)
         target = path_to_rid_method(self.path, self.query, self.prefix)
         return await self.call_method(request, target)
 
-    async def put(self, request: HttpRequest) -> HttpResponseBase:
+    async def put(self, request: HttpRequest) -> HttpResponse:
         return await self.mapped_call(request)
 
     patch = delete = put
 
-    async def mapped_call(self, request: HttpRequest) -> HttpResponseBase:
+    async def mapped_call(self, request: HttpRequest) -> HttpResponse:
         method = {
             "PUT": gateway_settings.put_method,
             "PATCH": gateway_settings.patch_method,
             "DELETE": gateway_settings.delete_method,
-        }[request.method]
+        }[self.method]
         if method is None:
             return self.error_response(errors.METHOD_NOT_ALLOWED)
-        metrics.http_request(request.method)
+        metrics.http_request(self.method)
         rid = path_to_rid(self.path, self.query, self.prefix)
         return await self.call_method(request, (rid, method) if rid is not None else None)
 
-    async def call_method(self, request: HttpRequest, target: tuple[str, str] | None) -> HttpResponseBase:
+    async def call_method(self, request: HttpRequest, target: tuple[str, str] | None) -> HttpResponse:
         if target is None:
             return self.error_response(errors.NOT_FOUND)
         rid, method = target
@@ -310,17 +300,9 @@ class ResourceView(APIView):
 
     # --- the service requests ------------------------------------------------------------------------
 
-    async def temporary_connection(
-        self, action: Callable[[Connection], Awaitable[Outcome]]
-    ) -> HttpResponseBase:
+    async def temporary_connection(self, action: Callable[[Connection], Awaitable[Outcome]]) -> HttpResponse:
         """Run ``action`` on a connection made for this request, after header auth when configured."""
-        info = RequestInfo(
-            header=self.header,
-            host=next((v.decode("latin-1") for k, v in self.scope.get("headers", ()) if k == b"host"), ""),
-            remote_addr=_host_port(self.scope.get("client")),
-            uri=self.uri,
-        )
-        conn = Connection(get_gateway(), request_info=info)
+        conn = Connection(get_gateway(), request_info=request_info(self.scope))
         try:
             await conn.open()
         except ResError as e:
@@ -405,7 +387,7 @@ class ResourceView(APIView):
 
     # --- responses -----------------------------------------------------------------------------------
 
-    def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponseBase:
+    def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponse:
         meta = auth_meta.merge(outcome.meta).validated()
         if meta.is_direct:
             return self.status_response(meta, outcome.href, outcome.error)
@@ -425,7 +407,7 @@ class ResourceView(APIView):
             return self.tree_response(outcome.content, header)
         return ApiResponse(200, header, dumps(outcome.content))
 
-    def status_response(self, meta: Meta, href: str, error: ResError | None) -> HttpResponseBase:
+    def status_response(self, meta: Meta, href: str, error: ResError | None) -> HttpResponse:
         """A direct response for a 3xx, 4xx or 5xx status in meta."""
         header = dict(self.cors_header)
         assert meta.status is not None
@@ -439,20 +421,20 @@ class ResourceView(APIView):
 
     def error_response(
         self, error: ResError, header: Header | None = None, status: int | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         header = self.cors_header if header is None else header
         status = status or error_status(error)
         if self.browsable:
             return self.browsable_response(error.to_dict(), header, status)
         return ApiResponse(status, header, dumps(error.to_dict()))
 
-    def tree_response(self, tree: Any, header: Header) -> HttpResponseBase:
+    def tree_response(self, tree: Any, header: Header) -> HttpResponse:
         if self.browsable:
             api_path = self.request.build_absolute_uri(self.prefix)
             return self.browsable_response(TreeEncoder(api_path, flat=self.flat).value(tree), header, 200)
         return ApiResponse(200, header, TreeEncoder(self.prefix, flat=self.flat).encode(tree))
 
-    def browsable_response(self, data: Any, header: Header, status: int) -> HttpResponseBase:
+    def browsable_response(self, data: Any, header: Header, status: int) -> HttpResponse:
         self.request.accepted_renderer = ResourceBrowsableRenderer()
         self.request.accepted_media_type = "text/html"
         response = BrowsableResponse(data, status=status)
@@ -469,7 +451,7 @@ class ResourceView(APIView):
 
     @property
     def browsable(self) -> bool:
-        return (
+        return bool(
             gateway_settings.browsable_api
             and self.method in ("GET", "HEAD")
             and wants_html(",".join(getattr(self, "header", {}).get("Accept", [])))

@@ -138,7 +138,7 @@ class NatsClient:
             self.url,
             name=self.name,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=0.5,  # type: ignore[arg-type]  # nats-py sleeps for it; its hint says int
             disconnected_cb=self._disconnected,
             reconnected_cb=self._reconnected,
             error_cb=self._error,
@@ -149,7 +149,8 @@ class NatsClient:
     async def _subscribe(self, subject: str, handler: Callable[[Msg], None]) -> Any:
         """A nats-py subscription whose messages go to ``handler`` as they are read (:class:`_Dispatch`)."""
         sub = await self.nc.subscribe(subject, pending_bytes_limit=0)  # no limit: nothing waits in a queue
-        queued, sub._pending_queue = sub._pending_queue, _Dispatch(handler)
+        # nats-py hints an asyncio.Queue; its read loop only calls put_nowait and qsize, as _Dispatch has.
+        queued, sub._pending_queue = sub._pending_queue, _Dispatch(handler)  # type: ignore[assignment]
         while not queued.empty():  # read while subscribing, if the flusher's queue was full
             sub._pending_queue.put_nowait(queued.get_nowait())
         return sub

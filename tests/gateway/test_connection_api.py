@@ -6,10 +6,11 @@ import asyncio
 
 import pytest
 
-from res_gateway.connection import LATEST, Connection, RequestInfo, Resource, ResourceTree
+from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTree
 from res_gateway.gateway import Gateway
 from res_gateway.mq.nats import NatsClient
 from res_protocol import ResError
+from res_protocol.version import LATEST
 from tests.gateway.common import NOT_FOUND, respond_get, value
 
 INFO = RequestInfo(header={"Cookie": ["a=b"]}, host="example.com", remote_addr="10.0.0.1:1234", uri="/api/x")

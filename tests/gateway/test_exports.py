@@ -15,7 +15,6 @@ EXPORTS = {
     cache: [
         "COLLECTION",
         "MODEL",
-        "MODERN",
         "Cache",
         "CacheEvent",
         "EventSubscription",
@@ -27,9 +26,6 @@ EXPORTS = {
         "event_message",
     ],
     connection: [
-        "LATEST",
-        "LEGACY",
-        "PROTOCOL",
         "Connection",
         "RequestInfo",
         "Resource",
@@ -37,7 +33,6 @@ EXPORTS = {
         "ServiceReply",
         "WriteBatch",
         "new_cid",
-        "parse_version",
         "references",
     ],
     mq: [
