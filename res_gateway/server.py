@@ -219,13 +219,14 @@ def _bind(config: GatewaySettings, reuse_port: bool = False) -> socket.socket:
 async def _serve_uvicorn(app: ASGIApp, config: GatewaySettings, sock: socket.socket) -> None:
     import uvicorn
 
-    from .transport import FanOutWebSocketProtocol
+    from .transport import FanOutWebSocketProtocol, OneWriteHttpProtocol
 
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host=config.addr,
             port=config.port,
+            http=OneWriteHttpProtocol,
             ws=FanOutWebSocketProtocol,
             ws_per_message_deflate=config.ws_compression,
             ssl_certfile=config.cert_file if config.tls else None,

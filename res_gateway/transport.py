@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
@@ -103,3 +104,59 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
         texts.clear()
         self.transport.write(data[0] if len(data) == 1 else b"".join(data))
         return True
+
+
+class _Collected:
+    """Stands in for a socket transport while uvicorn handles one ASGI message: keeps what it writes."""
+
+    __slots__ = ("closed", "data")
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class OneWriteCycle(RequestResponseCycle):
+    """uvicorn's request-response cycle writing a response's head together with the message after it.
+
+    uvicorn writes the status line and headers on ``http.response.start`` and the body on
+    ``http.response.body``: two system calls and two packets for a response whose body follows at once,
+    as every API response's does. The head is held until the next message is sent (a ``HEAD`` request's
+    body writes nothing, so its head is not held).
+    """
+
+    head = b""
+
+    async def send(self, message: Any) -> None:
+        starting = message["type"] == "http.response.start" and self.scope["method"] != "HEAD"
+        if not starting and not self.head:
+            return await super().send(message)
+        transport = self.transport
+        self.transport = collected = _Collected()  # type: ignore[assignment]
+        try:
+            await super().send(message)
+        finally:
+            self.transport = transport
+            data = b"".join([self.head, *collected.data])
+            self.head = b""
+            if starting and not collected.closed:
+                self.head = data
+            else:
+                if data:
+                    transport.write(data)
+                if collected.closed:
+                    transport.close()
+
+
+class OneWriteHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools) with :class:`OneWriteCycle` for every request."""
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        cycle.__class__ = OneWriteCycle  # the cycle uvicorn built, with the send above
+        super()._start_asgi_task(cycle, app)
