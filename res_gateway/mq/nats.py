@@ -19,8 +19,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from nats.aio.client import Client
+from nats import errors as nats_errors
+from nats.aio.client import Client, _validate_subject
 from nats.aio.msg import Msg
+from nats.protocol import command as prot_command
 
 from res_protocol import ResError, errors
 
@@ -46,7 +48,8 @@ class _Subscription:
 
 
 class _Client(Client):
-    """nats-py's client, queuing a flush only when none is queued yet (as its ``publish`` does).
+    """nats-py's client, queuing a flush only when none is queued yet (as its ``publish`` does), and
+    publishing without a coroutine (:meth:`publish_now`).
 
     Its subscribe and unsubscribe queue one each: in a storm of subscriptions its flusher then wakes
     once per subscription, thousands of times for what one write sends.
@@ -57,6 +60,29 @@ class _Client(Client):
         if queued and not force_flush and self._flusher_task is not None and not self._flusher_task.done():
             return None  # the flusher is due to run and writes everything pending
         return await super()._flush_pending(force_flush)
+
+    def publish_now(self, subject: str, payload: bytes, reply: str) -> None:
+        """Queue a PUB for the flusher, as ``publish`` does but without awaiting: raises what it raises.
+
+        ``publish`` only awaits to wait for the flusher when more than its pending limit is queued; a
+        request's caller waits for the reply anyway.
+        """
+        if not self._skip_subject_validation:
+            _validate_subject(subject)
+        if self.is_closed:
+            raise nats_errors.ConnectionClosedError
+        if self.is_draining_pubs:
+            raise nats_errors.ConnectionDrainingError
+        if len(payload) > self._max_payload:
+            raise nats_errors.MaxPayloadError
+        command = prot_command.pub_cmd(subject, reply, payload)
+        self.stats["out_msgs"] += 1
+        self.stats["out_bytes"] += len(payload)
+        self._pending.append(command)
+        self._pending_data_size += len(command)
+        flush_queue, flusher = self._flush_queue, self._flusher_task
+        if flush_queue is not None and flush_queue.empty() and flusher is not None and not flusher.done():
+            flush_queue.put_nowait(asyncio.get_running_loop().create_future())
 
 
 class _Dispatch:
@@ -89,13 +115,16 @@ class _Dispatch:
 
 
 class _Pending:
-    """One request awaiting its reply, with a restartable timer."""
+    """One request awaiting its reply, with a restartable timer; it leaves ``table`` once answered."""
 
-    __slots__ = ("future", "timer")
+    __slots__ = ("future", "inbox", "table", "timer")
 
-    def __init__(self, future: asyncio.Future[bytes]) -> None:
+    def __init__(self, future: asyncio.Future[bytes], table: dict[str, _Pending], inbox: str) -> None:
         self.future = future
+        self.table = table
+        self.inbox = inbox
         self.timer: asyncio.TimerHandle | None = None
+        table[inbox] = self
 
     def restart(self, timeout: float) -> None:
         if self.timer is not None:
@@ -106,12 +135,20 @@ class _Pending:
         self.fail(errors.TIMEOUT())
 
     def resolve(self, payload: bytes) -> None:
+        self._forget()
         if not self.future.done():
             self.future.set_result(payload)
 
     def fail(self, error: Exception) -> None:
+        self._forget()
         if not self.future.done():
             self.future.set_exception(error)
+
+    def _forget(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.table.get(self.inbox) is self:
+            del self.table[self.inbox]
 
 
 class NatsClient:
@@ -123,7 +160,7 @@ class NatsClient:
         self.options = options
         self.on_disconnect: StateHandler | None = None
         self.on_reconnect: StateHandler | None = None
-        self.nc: Client = _Client()
+        self.nc = _Client()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
@@ -187,35 +224,36 @@ class NatsClient:
             return
         pending.resolve(data)
 
-    async def request(self, subject: str, payload: bytes, wait: float) -> bytes:
-        """Send a request and return the reply's payload, or raise a :class:`ResError`."""
+    def request(self, subject: str, payload: bytes, wait: float) -> asyncio.Future[bytes]:
+        """Send a request: the future of the reply's payload, or of a :class:`ResError`.
+
+        No coroutine or task: the request is queued for nats-py's flusher at once. A caller that stops
+        waiting (cancelling the future) leaves the request to its timer.
+        """
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         inbox = f"{self._inbox}.{next(self._ids)}"
-        if len(subject) + len(inbox) > MAX_SUBJECT_LENGTH:
-            raise errors.SUBJECT_TOO_LONG()
-        if not self.nc.is_connected:
-            raise NOT_CONNECTED()
-        if len(payload) > self.nc.max_payload:
-            metrics.refuse("maxPayload")
-            raise errors.invalid_params(
-                f"Request too large: {len(payload)} bytes, NATS takes at most {self.nc.max_payload}"
-            )
-        pending = _Pending(asyncio.get_running_loop().create_future())
-        self._pending[inbox] = pending
-        if trace.isEnabledFor(logging.DEBUG):
-            trace.debug("nats -> %s (%s): %s", subject, inbox, payload)
         try:
-            await self.nc.publish(subject, payload, reply=inbox, headers=None)
-            pending.restart(wait)
-            return await pending.future
-        except ResError:
-            raise
+            if len(subject) + len(inbox) > MAX_SUBJECT_LENGTH:
+                raise errors.SUBJECT_TOO_LONG()
+            if not self.nc.is_connected:
+                raise NOT_CONNECTED()
+            if len(payload) > self.nc.max_payload:
+                metrics.refuse("maxPayload")
+                raise errors.invalid_params(
+                    f"Request too large: {len(payload)} bytes, NATS takes at most {self.nc.max_payload}"
+                )
+            if trace.isEnabledFor(logging.DEBUG):
+                trace.debug("nats -> %s (%s): %s", subject, inbox, payload)
+            self.nc.publish_now(subject, payload, inbox)
+        except ResError as e:
+            future.set_exception(e)
+            return future
         except Exception as e:
             logger.error("request %s failed: %s", subject, e)
-            raise errors.internal_error(str(e) or type(e).__name__)
-        finally:
-            if pending.timer is not None:
-                pending.timer.cancel()
-            del self._pending[inbox]
+            future.set_exception(errors.internal_error(str(e) or type(e).__name__))
+            return future
+        _Pending(future, self._pending, inbox).restart(wait)
+        return future
 
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
