@@ -5,6 +5,7 @@ The WebSocket requests use them, and so do the HTTP views, on a connection with 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from res_protocol import (
 
 from .conf import gateway_settings
 from .limits import check_params
+from .mq import reply_of
 from .web.request import RequestInfo
 
 if TYPE_CHECKING:
@@ -39,6 +41,16 @@ class ServiceReply:
     resource: str | None = None
     error: ResError | None = None
     meta: dict[str, Any] | None = None
+
+
+def service_reply(subject: str, reply: bytes | ResError, resource: bool) -> ServiceReply:
+    """The reply to a request on ``subject`` (a resource allowed when ``resource``), or its failure."""
+    if isinstance(reply, ResError):
+        return ServiceReply(error=reply)
+    response = decode_response(reply, allow_resource=resource)
+    if response.error is not None and response.error.code == errors.CODE_INTERNAL_ERROR:
+        logger.error("%s: %s", subject, response.error.message)
+    return ServiceReply(response.result, response.resource, response.error, response.meta)
 
 
 class ServiceClient:
@@ -61,26 +73,33 @@ class ServiceClient:
 
     async def _service_request(self, name: str, subject: str, payload: bytes, resource: bool) -> ServiceReply:
         try:
-            reply = await self.gateway.cache.request(name, subject, payload)
+            reply: bytes | ResError = await self.gateway.cache.request(name, subject, payload)
         except ResError as e:
-            return ServiceReply(error=e)
-        response = decode_response(reply, allow_resource=resource)
-        if response.error is not None and response.error.code == errors.CODE_INTERNAL_ERROR:
-            logger.error("%s: %s", subject, response.error.message)
-        return ServiceReply(response.result, response.resource, response.error, response.meta)
+            reply = e
+        return service_reply(subject, reply, resource)
 
     async def access(self, rid: str, *, is_http: bool = False) -> ServiceReply:
         """A raw, uncached access request for ``rid``."""
         name, query = split_rid(expand_cid(rid, self.cid))
         return await self._service_request(name, f"access.{name}", self._payload(query, is_http), False)
 
-    async def request_access(self, cache_rid: str) -> Access:
-        """Access for an (expanded) rid; raises the service's error."""
+    def request_access(self, cache_rid: str) -> asyncio.Future[Access]:
+        """Access for an (expanded) rid: its future, failing with the service's error. No task."""
         name, query = split_rid(cache_rid)
-        reply = await self._service_request(name, f"access.{name}", self._payload(query, False), False)
-        if reply.error is not None:
-            raise reply.error()
-        return Access.from_result(reply.result)
+        subject = f"access.{name}"
+        access: asyncio.Future[Access] = asyncio.get_running_loop().create_future()
+
+        def replied(request: asyncio.Future[bytes]) -> None:
+            reply = service_reply(subject, reply_of(request), False)
+            try:
+                if reply.error is not None:
+                    raise reply.error()
+                access.set_result(Access.from_result(reply.result))
+            except ResError as e:
+                access.set_exception(e)
+
+        self.gateway.cache.request(name, subject, self._payload(query, False)).add_done_callback(replied)
+        return access
 
     async def call(self, rid: str, method: str, params: Any, *, is_http: bool = False) -> ServiceReply:
         """A raw call request (no access check)."""

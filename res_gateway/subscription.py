@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -32,8 +33,8 @@ class Subscription:
     """
 
     __slots__ = (
-        "conn", "rid", "cache_rid", "direct", "refs", "rs", "kind", "value", "error", "loading", "sent",
-        "deleted", "disposed", "queue", "holds", "access", "access_error", "access_task",
+        "conn", "rid", "cache_rid", "direct", "refs", "rs", "kind", "value", "error", "started", "loading",
+        "sent", "deleted", "disposed", "queue", "holds", "access", "access_error", "access_pending",
     )  # fmt: skip
 
     def __init__(self, conn: SubscriptionGraph, rid: str, cache_rid: str) -> None:
@@ -46,7 +47,8 @@ class Subscription:
         self.kind = ""
         self.value: Any = None
         self.error: ResError | None = None
-        self.loading: asyncio.Task[None] | None = None
+        self.started = False
+        self.loading: asyncio.Future[Any] | None = None  # while loading
         self.sent = False
         self.deleted = False
         self.disposed = False
@@ -54,7 +56,7 @@ class Subscription:
         self.holds = 0
         self.access: Access | None = None
         self.access_error: ResError | None = None
-        self.access_task: asyncio.Task[Access] | None = None
+        self.access_pending: asyncio.Future[Access] | None = None
 
     def __repr__(self) -> str:
         return f"<Subscription {self.rid} direct={self.direct} sent={self.sent}>"
@@ -65,27 +67,49 @@ class Subscription:
 
     # --- loading ------------------------------------------------------------------------------------
 
-    def load(self, retry: bool = False) -> asyncio.Task[None]:
-        """Start loading once (again after an error when ``retry``); the loading task."""
-        if self.loading is None or (retry and self.error is not None and self.loading.done()):
-            self.error = None
-            self.sent = False
-            self.loading = asyncio.ensure_future(self._load())
-        return self.loading
-
-    async def _load(self) -> None:
-        try:
-            async with self.conn.load_limit:
-                rs = await self.conn.gateway.cache.subscribe(self.cache_rid, self)
-        except ResError as e:
-            self.error = e
+    def load(self, retry: bool = False) -> None:
+        """Start loading once (again after an error when ``retry``); a cached resource loads at once."""
+        if self.started and not (retry and self.error is not None and self.loading is None):
             return
+        self.started = True
+        self.error = None
+        self.sent = False
+        limit = self.conn.load_limit
+        if isinstance(limit, asyncio.Semaphore):  # referenceThrottle: loads wait for their turn
+            self.loading = asyncio.ensure_future(self._load_throttled(limit))
+            return
+        subscribed = self.conn.gateway.cache.subscribe(self.cache_rid, self)
+        if subscribed.done():
+            self._subscribed(subscribed)
+        else:
+            self.loading = subscribed
+            subscribed.add_done_callback(self._subscribed)
+
+    async def _load_throttled(self, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            subscribed = self.conn.gateway.cache.subscribe(self.cache_rid, self)
+            await asyncio.wait((subscribed,))
+        self._subscribed(subscribed)
+
+    def _subscribed(self, subscribed: asyncio.Future[ResourceSubscription]) -> None:
+        self.loading = None
+        error = subscribed.exception()
+        if error is not None:
+            self.error = error if isinstance(error, ResError) else errors.internal_error(str(error))
+            return
+        rs = subscribed.result()
         if self.disposed:
             self.conn.gateway.cache.unsubscribe(rs, self)
             return
         self.rs, self.kind, self.value = rs, rs.kind, rs.value
         for rid in references(rs.kind, rs.value):
             self.conn.add_reference(self, rid)
+
+    async def loaded(self) -> None:
+        """Start loading if not started; return once loaded (or failed). A waiter cancelled stops nothing."""
+        self.load()
+        if self.loading is not None:
+            await asyncio.wait((self.loading,))
 
     def dispose(self) -> None:
         """Leave the cache; an access request in flight still answers whoever awaits it."""
@@ -102,23 +126,22 @@ class Subscription:
             return self.access
         if self.access_error is not None:
             raise self.access_error()
-        if self.access_task is None:
-            self.access_task = asyncio.ensure_future(self._fetch_access())
-        return await asyncio.shield(self.access_task)
+        pending = self.access_pending
+        if pending is None:
+            pending = self.access_pending = self.conn.request_access(self.cache_rid)
+            pending.add_done_callback(functools.partial(self._accessed, self.conn.token_generation))
+        return await asyncio.shield(pending)
 
-    async def _fetch_access(self) -> Access:
-        generation = self.conn.token_generation
-        try:
-            access = await self.conn.request_access(self.cache_rid)
-        except ResError as e:
-            if e.code == errors.CODE_ACCESS_DENIED and generation == self.conn.token_generation:
-                self.access_error = e
-            raise
-        finally:
-            self.access_task = None
-        if generation == self.conn.token_generation:
-            self.access = access
-        return access
+    def _accessed(self, generation: int, pending: asyncio.Future[Access]) -> None:
+        """Cache the access (or accessDenied) if the token did not change meanwhile."""
+        self.access_pending = None
+        error = pending.exception()
+        if generation != self.conn.token_generation:
+            return
+        if error is None:
+            self.access = pending.result()
+        elif isinstance(error, ResError) and error.code == errors.CODE_ACCESS_DENIED:
+            self.access_error = error
 
     def clear_access(self) -> None:
         """Forget the cached access; a request in flight is shared (its result is cached only if current)."""

@@ -7,7 +7,6 @@ references that the client lacks.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -79,7 +78,7 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
         access = await sub.get_access()
         if not access.get:
             raise errors.ACCESS_DENIED()
-        await asyncio.shield(sub.load())
+        await sub.loaded()
         if sub.error is not None:
             raise sub.error()
 
@@ -105,7 +104,7 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
             if sub.rid in seen:
                 continue
             seen.add(sub.rid)
-            await asyncio.shield(sub.load())
+            await sub.loaded()
             todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
 
     def _reachable(self, roots: Iterable[Subscription], only_sent: bool = False) -> set[str]:
@@ -168,7 +167,7 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
         sub = self.subscription(rid)
         self._add_direct(sub)
         try:
-            await asyncio.shield(sub.load())
+            await sub.loaded()
             if sub.error is not None:
                 raise sub.error()
             await self.wait_loaded([sub])

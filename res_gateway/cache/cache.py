@@ -14,7 +14,7 @@ from typing import Any
 
 from res_protocol import Pattern, ResError, split_rid
 
-from ..mq import MQClient
+from ..mq import MQClient, reply_of
 from .event_subscription import EventSubscription
 from .resource import ResourceSubscription, Subscriber
 
@@ -35,20 +35,17 @@ class Cache:
         )
         self.event_subscriptions: dict[str, EventSubscription] = {}
 
-    async def event_subscription(self, name: str) -> EventSubscription:
-        """The entry for ``name``, subscribed to its events, with its count raised (call ``release``)."""
+    def event_subscription(self, name: str) -> EventSubscription:
+        """The entry for ``name``, subscribing to its events, with its count raised (call ``release``).
+
+        Its ``ready`` task ends once the events are subscribed to.
+        """
         es = self.event_subscriptions.get(name)
         if es is None:
             es = EventSubscription(self, name)
             self.event_subscriptions[name] = es
             es.ready = asyncio.ensure_future(self._subscribe_events(es))
         es.acquire()
-        assert es.ready is not None  # set with the entry, above
-        try:
-            await asyncio.shield(es.ready)
-        except BaseException:
-            es.release()
-            raise
         return es
 
     async def _subscribe_events(self, es: EventSubscription) -> None:
@@ -56,21 +53,45 @@ class Cache:
         if self.event_subscriptions.get(es.name) is not es:  # evicted while subscribing
             await es.nats_sub.unsubscribe()
 
-    async def subscribe(self, rid: str, subscriber: Subscriber) -> ResourceSubscription:
-        """Load ``rid`` (a cache rid: name and query) and add ``subscriber``; raises the get error.
+    def subscribe(self, rid: str, subscriber: Subscriber) -> asyncio.Future[ResourceSubscription]:
+        """Load ``rid`` (a cache rid: name and query) and add ``subscriber``: the future of the resource,
+        or of the get error. Done at once when the resource is cached: no task, nothing awaited.
 
         A reaccess event arriving while it loads is passed on to the subscriber once it is added.
         """
         name, query = split_rid(rid)
-        es = await self.event_subscription(name)
-        reaccesses = es.reaccesses
-        outcome = await asyncio.shield(es.load(query).loaded)
-        if isinstance(outcome, ResError):
-            es.release()
-            raise outcome()
-        outcome.subscribers.add(subscriber)
-        if es.reaccesses != reaccesses and outcome is es.base:
-            asyncio.get_running_loop().call_soon(subscriber.on_reaccess)
+        es = self.event_subscription(name)
+        outcome: asyncio.Future[ResourceSubscription] = asyncio.get_running_loop().create_future()
+
+        def loaded(rs: ResourceSubscription, reaccesses: int) -> None:
+            result = rs.loaded.result()
+            if isinstance(result, ResError):
+                es.release()
+                outcome.set_exception(result())
+                return
+            result.subscribers.add(subscriber)
+            if es.reaccesses != reaccesses and result is es.base:
+                asyncio.get_running_loop().call_soon(subscriber.on_reaccess)
+            outcome.set_result(result)
+
+        def ready(subscribed: asyncio.Future[None]) -> None:
+            error = asyncio.CancelledError() if subscribed.cancelled() else subscribed.exception()
+            if error is not None:
+                es.release()
+                outcome.set_exception(error)
+                return
+            reaccesses = es.reaccesses
+            rs = es.load(query)
+            if rs.loaded.done():
+                loaded(rs, reaccesses)
+            else:
+                rs.loaded.add_done_callback(lambda _: loaded(rs, reaccesses))
+
+        assert es.ready is not None
+        if es.ready.done():
+            ready(es.ready)
+        else:
+            es.ready.add_done_callback(ready)
         return outcome
 
     def cached(self, rid: str) -> ResourceSubscription | None:
@@ -96,13 +117,29 @@ class Cache:
             rs.subscribers.discard(subscriber)
             rs.es.unsubscribed(rs)
 
-    async def request(self, name: str, subject: str, payload: bytes) -> bytes:
+    def request(self, name: str, subject: str, payload: bytes) -> asyncio.Future[bytes]:
         """A request about resource ``name`` whose reply is delivered after the name's earlier events."""
-        reply = await self.mq.request(subject, payload, self.timeout)
-        es = self.event_subscriptions.get(name)
-        if es is not None:
-            await es.barrier()
-        return reply
+        delivered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        request = asyncio.ensure_future(self.mq.request(subject, payload, self.timeout))
+
+        def deliver(reply: bytes | ResError) -> None:
+            if delivered.done():  # its caller stopped waiting
+                return
+            if isinstance(reply, ResError):
+                delivered.set_exception(reply)
+            else:
+                delivered.set_result(reply)
+
+        def replied(request: asyncio.Future[bytes]) -> None:
+            reply = reply_of(request)
+            es = self.event_subscriptions.get(name)
+            if es is None or isinstance(reply, ResError):
+                deliver(reply)
+            else:
+                es.enqueue(lambda: deliver(reply))
+
+        request.add_done_callback(replied)
+        return delivered
 
     def matching(self, patterns: Iterable[Pattern]) -> list[EventSubscription]:
         patterns = list(patterns)

@@ -22,7 +22,7 @@ from res_protocol.codec import (
     decode_query_response,
 )
 
-from ..mq import NoResponders, Subscription
+from ..mq import NoResponders, Subscription, reply_of
 from .resource import ResourceSubscription
 
 if TYPE_CHECKING:
@@ -186,18 +186,18 @@ class EventSubscription:
         if rs is None:
             rs = ResourceSubscription(self, query)
             self.links[query] = rs
-            asyncio.ensure_future(self._get(rs, query))
+            payload = dumps({"query": query}) if query else b"{}"
+            request = asyncio.ensure_future(
+                self.cache.mq.request(f"get.{self.name}", payload, self.cache.timeout)
+            )
+            request.add_done_callback(lambda request: self._got(rs, query, reply_of(request)))
         return rs
 
-    async def _get(self, rs: ResourceSubscription, query: str) -> None:
-        payload = dumps({"query": query}) if query else b"{}"
-        try:
-            reply = await self.cache.mq.request(f"get.{self.name}", payload, self.cache.timeout)
-        except ResError as e:
-            error = e
-            self.enqueue(lambda: self._loaded(rs, query, error=error))
-            return
-        self.enqueue(lambda: self._loaded(rs, query, reply=reply))
+    def _got(self, rs: ResourceSubscription, query: str, reply: bytes | ResError) -> None:
+        if isinstance(reply, ResError):
+            self.enqueue(lambda: self._loaded(rs, query, error=reply))
+        else:
+            self.enqueue(lambda: self._loaded(rs, query, reply=reply))
 
     def _loaded(
         self, rs: ResourceSubscription, query: str, reply: bytes = b"", error: ResError | None = None

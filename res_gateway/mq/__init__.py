@@ -8,6 +8,7 @@ is the real implementation. Requests return the raw reply payload or raise a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -30,6 +31,16 @@ NO_RESPONDERS = NoResponders(errors.CODE_NOT_FOUND, errors.NOT_FOUND.message)
 
 #: NATS max control line: a request's subject plus its reply inbox must fit in it.
 MAX_SUBJECT_LENGTH = 4096
+
+
+def reply_of(request: asyncio.Future[bytes]) -> bytes | ResError:
+    """A finished request's reply payload, or the :class:`ResError` it failed with."""
+    if request.cancelled():
+        return errors.internal_error("request cancelled")
+    error = request.exception()
+    if error is None:
+        return request.result()
+    return error if isinstance(error, ResError) else errors.internal_error(str(error) or type(error).__name__)
 
 
 class Subscription(Protocol):
@@ -71,4 +82,5 @@ __all__ = [
     "Responder",
     "StateHandler",
     "Subscription",
+    "reply_of",
 ]

@@ -44,6 +44,7 @@ EXPORTS = {
         "Responder",
         "StateHandler",
         "Subscription",
+        "reply_of",
     ],
 }
 
