@@ -188,6 +188,7 @@ class NatsClient:
         sub = await self.nc.subscribe(subject, pending_bytes_limit=0)  # no limit: nothing waits in a queue
         # nats-py hints an asyncio.Queue; its read loop only calls put_nowait and qsize, as _Dispatch has.
         queued, sub._pending_queue = sub._pending_queue, _Dispatch(handler)  # type: ignore[assignment]
+        sub._message_iterator = None  # it iterates the queue replaced: nothing to keep per subscription
         while not queued.empty():  # read while subscribing, if the flusher's queue was full
             sub._pending_queue.put_nowait(queued.get_nowait())
         return sub
