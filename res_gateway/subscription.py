@@ -24,6 +24,10 @@ def references(kind: str, value: Any) -> list[str]:
     return [rid for rid in map(hard_ref, items) if rid is not None]
 
 
+#: The references of every subscription holding none: shared, so never written to (see ``add_reference``).
+NO_REFS: Counter[str] = Counter()
+
+
 class Subscription:
     """A resource as one connection holds it, keyed by the rid the client uses.
 
@@ -42,7 +46,7 @@ class Subscription:
         self.rid = rid
         self.cache_rid = cache_rid
         self.direct = 0
-        self.refs: Counter[str] = Counter()
+        self.refs: Counter[str] = NO_REFS
         self.rs: ResourceSubscription | None = None
         self.kind = ""
         self.value: Any = None

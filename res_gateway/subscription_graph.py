@@ -7,6 +7,7 @@ references that the client lacks.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .cache import client_collection, client_values
 from .conf import gateway_settings
 from .output import OutputQueue
 from .service_client import ServiceClient
-from .subscription import Subscription
+from .subscription import NO_REFS, Subscription
 
 
 @dataclass
@@ -84,15 +85,20 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
 
     def add_reference(self, parent: Subscription, rid: str) -> Subscription:
         """``parent`` holds a hard reference to ``rid``: subscribe it indirectly."""
+        if parent.refs is NO_REFS:
+            parent.refs = Counter()
         parent.refs[rid] += 1
         sub = self.subscription(rid)
         sub.load()
         return sub
 
     def remove_reference(self, parent: Subscription, rid: str) -> None:
-        parent.refs[rid] -= 1
-        if parent.refs[rid] <= 0:
-            del parent.refs[rid]
+        refs = parent.refs
+        count = refs.get(rid, 0) - 1
+        if count > 0:
+            refs[rid] = count
+        else:
+            refs.pop(rid, None)
             self.collect_garbage()
 
     async def wait_loaded(self, roots: Iterable[Subscription]) -> None:
