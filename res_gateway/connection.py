@@ -15,7 +15,6 @@ The HTTP views use the same class with no ``send``, through :meth:`Connection.ac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections import deque
@@ -72,12 +71,12 @@ class Connection(ClientRequests):
         self._writing = False
         self._flush_scheduled = False
         self._out = None
-        self._pending = asyncio.Event()
+        self._pending = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks = set()
         self._conn_sub: mq.Subscription | None = None
         throttle = gateway_settings.reference_throttle
-        self.load_limit = asyncio.Semaphore(throttle) if throttle else contextlib.nullcontext()
+        self.load_limit = asyncio.Semaphore(throttle) if throttle else None
         self.limits = ConnectionLimits.from_settings()
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -88,7 +87,6 @@ class Connection(ClientRequests):
         if self._send is not None:
             self._out = deque()
             self._out_limit = gateway_settings.send_queue_size
-            self._writer = asyncio.ensure_future(self._write_loop())
         self._conn_sub = await self.gateway.mq.subscribe(f"conn.{self.cid}.*", self._on_conn_message)
         self.gateway.connections[self.cid] = self
         return self

@@ -62,7 +62,8 @@ class OutputQueue:
     _flush_scheduled: bool  # in the gateway's write batch for this turn of the event loop
     _out: deque[str] | None  # messages not yet handed to the socket
     _out_limit: int
-    _pending: asyncio.Event  # set while _out has messages
+    _pending: asyncio.Event | None  # set while the writer task has messages to send (made with it)
+    _writer: asyncio.Task[None] | None  # started the first time the socket cannot take a write at once
 
     def write(self, text: str) -> None:
         """Queue a message for the client; one that overflows the queue is disconnected."""
@@ -78,7 +79,7 @@ class OutputQueue:
             return
         out.append(text)
         if self._write_now is None:
-            self._pending.set()
+            self._wake_writer()
         elif not self._flush_scheduled:
             # The first message of this turn of the event loop goes at once (a sparse event reaches
             # the first clients without waiting for the last); what follows it, in one write at the end.
@@ -108,12 +109,20 @@ class OutputQueue:
             logger.exception("writing to %s", self.cid)
             written = False
         if not written:
-            self._pending.set()
+            self._wake_writer()
 
-    async def _write_loop(self) -> None:
+    def _wake_writer(self) -> None:
+        """Have the writer task hand the queue to ASGI ``send``; it starts the first time it is needed
+        (with a synchronous write, only once the socket could not take a write at once)."""
+        if self._pending is None:
+            self._pending = asyncio.Event()
+            self._writer = asyncio.ensure_future(self._write_loop(self._pending))
+        self._pending.set()
+
+    async def _write_loop(self, pending: asyncio.Event) -> None:
         """Hand queued messages to the socket, all that are waiting at each wake-up."""
         assert self._out is not None and self._send is not None
-        out, send, pending = self._out, self._send, self._pending
+        out, send = self._out, self._send
         try:
             while True:
                 await pending.wait()

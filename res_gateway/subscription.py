@@ -79,7 +79,7 @@ class Subscription:
         self.error = None
         self.sent = False
         limit = self.conn.load_limit
-        if isinstance(limit, asyncio.Semaphore):  # referenceThrottle: loads wait for their turn
+        if limit is not None:  # referenceThrottle: loads wait for their turn
             self.loading = asyncio.ensure_future(self._load_throttled(limit))
             return
         subscribed = self.conn.gateway.cache.subscribe(self.cache_rid, self)

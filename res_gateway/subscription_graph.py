@@ -7,9 +7,9 @@ references that the client lacks.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
     subs: dict[str, Subscription]
     protocol: int
     token_generation: int  # counts token changes: access obtained under an older token is stale
-    load_limit: AbstractAsyncContextManager[Any]  # referenceThrottle: resources loaded at once
+    load_limit: asyncio.Semaphore | None  # referenceThrottle: resources loaded at once
 
     @property
     def modern(self) -> bool:
