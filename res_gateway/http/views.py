@@ -114,6 +114,16 @@ def cached_tree(rid: str) -> ResourceTree | None:
     return tree
 
 
+def still_cached(tree: ResourceTree) -> bool:
+    """Whether the cache holds every resource of ``tree`` as it did (values are replaced, never changed)."""
+    cache = get_gateway().cache
+    for key, resource in tree.resources.items():
+        rs = cache.cached(key)
+        if rs is None or rs.value is not resource.value:
+            return False
+    return True
+
+
 @lru_cache(maxsize=8)
 def mounted_at(urlconf: str, api_path: str) -> bool:
     """Whether the site's URLconf sends ``api_path`` to :class:`ResourceView` (as ``api_urls()`` does)."""
@@ -183,7 +193,7 @@ class ResourceView(APIView):
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
         conn = Connection(gateway)
         try:
-            response = view.outcome_response(await view.read_cached(conn, rid), Meta())
+            response = view.outcome_response(await view.read_cached(conn, tree), Meta())
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, path)
             response = view.error_response(errors.INTERNAL_ERROR, {})
@@ -353,18 +363,20 @@ class ResourceView(APIView):
             if not loading.done():
                 _quiet_cancel(loading)
 
-    async def read_cached(self, conn: Connection, rid: str) -> Outcome:
-        """Access, then the tree as the cache holds it once the reply and the events sent before it are in."""
+    async def read_cached(self, conn: Connection, tree: ResourceTree) -> Outcome:
+        """Access, then the tree as the cache holds it once the reply and the events sent before it are in
+        (``tree``, taken before the access request, if nothing in it changed meanwhile)."""
+        rid = tree.rid
         meta, denied = await self.check_access(conn, rid, lambda access: access.get)
         if denied is not None:
             return denied
-        tree = cached_tree(rid)
-        if tree is None:  # it changed meanwhile to reference what is not cached
+        current = tree if still_cached(tree) else cached_tree(rid)
+        if current is None:  # it changed meanwhile to reference what is not cached
             try:
-                tree = await conn.load(rid)
+                current = await conn.load(rid)
             except ResError as e:
                 return Outcome(error=e, meta=meta)
-        return Outcome(content=tree, meta=meta)
+        return Outcome(content=current, meta=meta)
 
     async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:
         """Access that must allow the method, then the call (``isHttp``)."""
