@@ -66,6 +66,11 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)  # builds the scope and schedules the application
         self.scope["extensions"][DIRECT_IO] = {WRITE_NOW: self.write_now, RECEIVE_NOW: self.receive_now}
 
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete:  # the upgrade request and response are read no more: free them
+            self.request = self.response = None  # type: ignore[assignment]
+
     def receive_now(self, receiver: Receiver) -> None:
         """Hand every later message to ``receiver`` as it completes, instead of to the application."""
         self.receiver = receiver
