@@ -70,11 +70,11 @@ class _Client(Client):
         if not self._skip_subject_validation:
             _validate_subject(subject)
         if self.is_closed:
-            raise nats_errors.ConnectionClosedError
+            raise nats_errors.ConnectionClosedError()
         if self.is_draining_pubs:
-            raise nats_errors.ConnectionDrainingError
+            raise nats_errors.ConnectionDrainingError()
         if len(payload) > self._max_payload:
-            raise nats_errors.MaxPayloadError
+            raise nats_errors.MaxPayloadError()
         command = prot_command.pub_cmd(subject, reply, payload)
         self.stats["out_msgs"] += 1
         self.stats["out_bytes"] += len(payload)
