@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
-from res_protocol import ResError, errors, expand_cid, is_valid_part, is_valid_rid, loads
+from res_protocol import Access, ResError, errors, expand_cid, is_valid_part, is_valid_rid, loads
 from res_protocol.version import PROTOCOL_VERSION, V120, parse_version
 
 from .deprecation import warn_once
@@ -21,14 +22,20 @@ logger = logging.getLogger("res_gateway.connection")
 
 
 class ClientRequests(SubscriptionGraph):
-    """Parses and answers the client's requests, one task each, on the connection's subscriptions."""
+    """Parses and answers the client's requests on the connection's subscriptions; a task only for those
+    calling a service."""
 
     # The connection's, set up by it.
     limits: ConnectionLimits
     _tasks: set[asyncio.Task[Any]]  # the requests being handled
 
     def receive(self, text: str | bytes) -> None:
-        """Handle one client message; requests without a valid id, or after closing, are dropped silently."""
+        """Handle one client message; requests without a valid id, or after closing, are dropped silently.
+
+        A request answered from what the gateway holds (a version, an unsubscribe, a subscribe or get of
+        cached resources with cached access, an invalid request) is answered at once; the others when
+        their replies are in, without a task unless they call a service (call, auth, new).
+        """
         if self.closed:
             return
         if trace.isEnabledFor(logging.DEBUG):
@@ -42,25 +49,42 @@ class ClientRequests(SubscriptionGraph):
         id, method = msg.get("id"), msg.get("method", "")
         if type(id) is not int or id < 0 or id >= 1 << 64 or not isinstance(method, str):
             return
-        task = asyncio.ensure_future(self._handle(id, method, msg.get("params")))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, id: int, method: str, params: Any) -> None:
         try:
-            with self.limits.request():
-                result = await self._dispatch(method, params)
+            self.limits.enter()
         except ResError as e:
             self._respond_error(id, e)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("error handling %s", method)
+            return
+        try:
+            answer = self._dispatch(method, msg.get("params"))
+        except Exception as e:
+            self._answer(id, e)
+            return
+        if not isinstance(answer, asyncio.Future):
+            self._answer(id, answer)
+        elif answer.done():
+            self._answered(id, answer)
+        else:
+            answer.add_done_callback(functools.partial(self._answered, id))
+
+    def _answered(self, id: int, answer: asyncio.Future[Any]) -> None:
+        if answer.cancelled():  # the connection closed: nobody to answer
+            self.limits.leave()
+            return
+        self._answer(id, answer.exception() or answer.result())
+
+    def _answer(self, id: int, result: Any) -> None:
+        """Respond with a request's result or error, and free its place among the requests in flight."""
+        self.limits.leave()
+        if isinstance(result, ResError):
+            self._respond_error(id, result)
+        elif isinstance(result, Exception):
+            logger.error("error handling a request", exc_info=result)
             self._respond_error(id, errors.INTERNAL_ERROR)
         else:
             self._respond(id, result)
 
-    async def _dispatch(self, method: str, params: Any) -> Any:
+    def _dispatch(self, method: str, params: Any) -> Any:
+        """The request's result, or the future of it."""
         if "." not in method:
             if method == "version":
                 return self._version(params)
@@ -77,16 +101,21 @@ class ClientRequests(SubscriptionGraph):
         if kind in ("subscribe", "get") and rid not in self.subs:
             self.limits.new_subscription()
         if kind == "subscribe":
-            return await self._subscribe(rid)
+            return self._subscribing(rid)
         if kind == "get":
-            return await self._get(rid)
+            return self._subscribing(rid, keep=False)
         if kind == "unsubscribe":
             return self._unsubscribe(rid, params)
         if kind == "call":
-            return await self._call(rid, name, params)
-        if kind == "auth":
-            return await self._resource_result(await self.auth(rid, name, params=params), "auth")
-        return await self._new(rid, params)
+            request = self._call(rid, name, params)
+        elif kind == "auth":
+            request = self._auth(rid, name, params)
+        else:
+            request = self._new(rid, params)
+        task = asyncio.ensure_future(request)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _version(self, params: Any) -> dict[str, str]:
         if params is not None and not isinstance(params, dict):
@@ -96,23 +125,77 @@ class ClientRequests(SubscriptionGraph):
             self.protocol = parse_version(protocol)
         return {"protocol": PROTOCOL_VERSION}
 
-    async def _subscribe(self, rid: str, keep: bool = True) -> dict[str, Any]:
-        """Subscribe directly (``keep=False``: only for this response, as ``get`` does)."""
+    def _subscribing(self, rid: str, keep: bool = True) -> asyncio.Future[dict[str, Any]]:
+        """Subscribe directly (``keep=False``: only for this response, as ``get`` does): the future of the
+        resources the client lacks, done at once when the access and the resources are cached."""
         sub = self.subscription(rid)
         self._add_direct(sub)
-        try:
-            await self._check_get(sub)
-            await self.wait_loaded([sub])
-            return self.resource_set([sub])
-        except BaseException:
-            keep = False
-            raise
-        finally:
-            if not keep:
+        outcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        dropped = False
+
+        def drop() -> None:
+            nonlocal dropped
+            if not dropped:
+                dropped = True
                 self._drop_direct(sub)
 
-    async def _get(self, rid: str) -> dict[str, Any]:
-        return await self._subscribe(rid, keep=False)
+        def fail(error: BaseException) -> None:
+            drop()
+            if not outcome.done():
+                outcome.set_exception(error)
+
+        def granted(access: Access) -> None:
+            """Access first (sent in parallel with the get), then the get's own error, then references."""
+            if outcome.done():
+                return
+            try:
+                if not access.get:
+                    raise errors.ACCESS_DENIED()
+                waiting = sub if sub.loading is not None else None
+                if waiting is None:
+                    if sub.error is not None:
+                        raise sub.error()
+                    waiting = self.loading_reachable([sub])
+                if waiting is not None:
+                    assert waiting.loading is not None
+                    waiting.loading.add_done_callback(lambda _: granted(access))
+                    return
+                result = self.resource_set([sub])
+            except Exception as e:
+                fail(e)
+                return
+            if not keep:
+                drop()
+            outcome.set_result(result)
+
+        def replied(request: asyncio.Future[Access]) -> None:
+            error = request.exception()
+            if error is not None:
+                fail(error)
+            else:
+                granted(request.result())
+
+        def cancelled(outcome: asyncio.Future[dict[str, Any]]) -> None:
+            if outcome.cancelled():  # its awaiter was cancelled: the subscription is not kept
+                drop()
+
+        outcome.add_done_callback(cancelled)
+        try:
+            access = sub.cached_access()
+        except ResError as e:
+            fail(e)
+            return outcome
+        if access is not None:
+            granted(access)
+        else:
+            sub.access_request().add_done_callback(replied)
+        return outcome
+
+    async def _subscribe(self, rid: str) -> dict[str, Any]:
+        return await self._subscribing(rid)
+
+    async def _auth(self, rid: str, method: str, params: Any) -> Any:
+        return await self._resource_result(await self.auth(rid, method, params=params), "auth")
 
     def _unsubscribe(self, rid: str, params: Any) -> Any:
         count = 1

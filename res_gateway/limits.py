@@ -38,17 +38,24 @@ class ConnectionLimits:
 
     @contextmanager
     def request(self) -> Iterator[None]:
-        """Hold a place among the requests in flight; refuses with ``system.requestLimitExceeded``."""
+        """Hold a place among the requests in flight (:meth:`enter`, then :meth:`leave`)."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
+
+    def enter(self) -> None:
+        """Take a place among the requests in flight; refuses with ``system.requestLimitExceeded``."""
         if self.max_in_flight and self.in_flight >= self.max_in_flight:
             metrics.refuse("maxRequestsInFlight")
             raise errors.REQUEST_LIMIT_EXCEEDED(
                 f"Too many requests in flight: at most {self.max_in_flight} per connection"
             )
         self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
+
+    def leave(self) -> None:
+        self.in_flight -= 1
 
     def new_subscription(self) -> None:
         """Take one new subscription from the budget; refuses with ``system.subscriptionLimitExceeded``."""

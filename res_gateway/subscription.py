@@ -126,15 +126,24 @@ class Subscription:
 
     async def get_access(self) -> Access:
         """The cached access, or one shared access request; only results and accessDenied are cached."""
-        if self.access is not None:
-            return self.access
+        access = self.cached_access()
+        if access is not None:
+            return access
+        return await asyncio.shield(self.access_request())
+
+    def cached_access(self) -> Access | None:
+        """The cached access, or None; raises a cached accessDenied."""
         if self.access_error is not None:
             raise self.access_error()
+        return self.access
+
+    def access_request(self) -> asyncio.Future[Access]:
+        """The access request in flight, sent now if none is (its outcome is cached as it comes)."""
         pending = self.access_pending
         if pending is None:
             pending = self.access_pending = self.conn.request_access(self.cache_rid)
             pending.add_done_callback(functools.partial(self._accessed, self.conn.token_generation))
-        return await asyncio.shield(pending)
+        return pending
 
     def _accessed(self, generation: int, pending: asyncio.Future[Access]) -> None:
         """Cache the access (or accessDenied) if the token did not change meanwhile."""

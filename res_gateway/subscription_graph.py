@@ -74,15 +74,6 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
         sub.direct -= 1
         self.collect_garbage()
 
-    async def _check_get(self, sub: Subscription) -> None:
-        """Access first (sent in parallel with the get), then the get's own error."""
-        access = await sub.get_access()
-        if not access.get:
-            raise errors.ACCESS_DENIED()
-        await sub.loaded()
-        if sub.error is not None:
-            raise sub.error()
-
     def add_reference(self, parent: Subscription, rid: str) -> Subscription:
         """``parent`` holds a hard reference to ``rid``: subscribe it indirectly."""
         if parent.refs is NO_REFS:
@@ -112,6 +103,20 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
             seen.add(sub.rid)
             await sub.loaded()
             todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
+
+    def loading_reachable(self, roots: Iterable[Subscription]) -> Subscription | None:
+        """A subscription reachable from ``roots`` that is still loading, if any."""
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            sub = todo.pop()
+            if sub.rid in seen:
+                continue
+            if sub.loading is not None:
+                return sub
+            seen.add(sub.rid)
+            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
+        return None
 
     def _reachable(self, roots: Iterable[Subscription], only_sent: bool = False) -> set[str]:
         seen: set[str] = set()
