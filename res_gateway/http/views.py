@@ -45,6 +45,8 @@ from .responses import ApiResponse, BrowsableResponse
 logger = logging.getLogger(__name__)
 
 FORBIDDEN_ORIGIN = ResError(errors.CODE_FORBIDDEN, "Forbidden origin")
+#: Responses to cached reads kept for reads of the same tree, unchanged, with the same CORS headers.
+READS_KEPT = 1024
 MAPPED_VERBS = ("PUT", "PATCH", "DELETE")
 
 
@@ -112,6 +114,20 @@ def cached_tree(rid: str) -> ResourceTree | None:
         tree.resources[key] = Resource(rs.kind, rs.value)
         todo.extend(references(rs.kind, rs.value))
     return tree
+
+
+#: The latest response to a cached read, with the tree it shows, by what else shapes it (``read_response``).
+_reads: dict[tuple[Any, ...], tuple[list[tuple[str, Resource]], HttpResponse]] = {}
+
+
+def same_tree(resources: list[tuple[str, Resource]], tree: ResourceTree) -> bool:
+    """Whether ``tree`` holds the same resources, with the very same values (replaced, never changed)."""
+    if len(resources) != len(tree.resources):
+        return False
+    return all(
+        key == other_key and resource.value is other.value and resource.kind == other.kind
+        for (key, resource), (other_key, other) in zip(resources, tree.resources.items(), strict=True)
+    )
 
 
 def still_cached(tree: ResourceTree) -> bool:
@@ -193,7 +209,7 @@ class ResourceView(APIView):
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
         conn = Connection(gateway)
         try:
-            response = view.outcome_response(await view.read_cached(conn, tree), Meta())
+            response = view.read_response(await view.read_cached(conn, tree))
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, path)
             response = view.error_response(errors.INTERNAL_ERROR, {})
@@ -398,6 +414,23 @@ class ResourceView(APIView):
         return Outcome(content=result.result, meta=meta)
 
     # --- responses -----------------------------------------------------------------------------------
+
+    def read_response(self, outcome: Outcome) -> HttpResponse:
+        """The response to a cached read: built once for a tree read again unchanged, with no meta, by
+        the same method with the same CORS headers (the response is only read when sent)."""
+        content, meta = outcome.content, outcome.meta
+        if outcome.error is not None or meta.status is not None or meta.header:
+            return self.outcome_response(outcome, Meta())
+        cors_header = tuple((key, tuple(values)) for key, values in self.cors_header.items())
+        key = (self.rid, self.method, self.prefix, gateway_settings.api_encoding, cors_header)
+        kept = _reads.get(key)
+        if kept is not None and same_tree(kept[0], content):
+            return kept[1]
+        response = self.outcome_response(outcome, Meta())
+        if len(_reads) >= READS_KEPT:
+            del _reads[next(iter(_reads))]
+        _reads[key] = (list(content.resources.items()), response)
+        return response
 
     def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponse:
         meta = auth_meta.merge(outcome.meta).validated()

@@ -68,10 +68,12 @@ async def test_a_cached_tree_follows_events(http, service):
     seen: Counter[str] = Counter()
     path = tree(service, seen, {"result": {"get": True}})
     client = http(**CACHED)
-    assert (await client.get(path)).json()["child"]["model"]["n"] == 1
+    for _ in range(3):  # the first read loads the tree, the others are answered from the cache
+        assert (await client.get(path)).json()["child"]["model"]["n"] == 1
     name = path.removeprefix("/api/").replace("/", ".")
     await service.publish_change(f"{name}.child", {"n": 2})
-    assert (await client.get(path)).json()["child"]["model"]["n"] == 2
+    for _ in range(2):
+        assert (await client.get(path)).json()["child"]["model"]["n"] == 2
     assert seen[f"get.{name}.child"] == 1
 
 
