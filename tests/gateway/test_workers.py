@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -30,6 +31,14 @@ def workers(gateway: RunningGateway, count: int) -> list[int]:
         time.sleep(0.05)
     assert len(found) == count, gateway.output()
     return found
+
+
+def wait_serving(output: Callable[[], str], count: int) -> None:
+    """Wait until ``count`` servers say they listen: the port is bound before, so it tells nothing."""
+    deadline = time.monotonic() + 30
+    while output().count("Listening on") < count:
+        assert time.monotonic() < deadline, output()
+        time.sleep(0.05)
 
 
 def free_port_pair() -> int:
@@ -78,6 +87,7 @@ async def test_workers_share_the_port_with_their_own_metrics(rungateway: StartGa
 async def test_a_signal_to_the_gateway_stops_every_worker(rungateway: StartGateway, sig: int) -> None:
     gateway = rungateway("--workers", "2")
     pids = workers(gateway, 2)
+    wait_serving(gateway.output, 2)  # a worker signalled while it starts just ends, without its last line
     client = await Client.connect(gateway.ws_url)
     await client.request("version")
     os.kill(gateway.process.pid, sig)
@@ -121,6 +131,7 @@ def test_default_is_one_worker_per_two_cores() -> None:
     process = manage("rungateway", "-i", "127.0.0.1", "-p", str(port), env={"RES_GATEWAY": "{}"})
     try:
         process.wait_listening(port, timeout=30)
+        wait_serving(process.output, 1)
         deadline = time.monotonic() + 10
         while len(children(process.pid)) != forked and time.monotonic() < deadline:
             time.sleep(0.1)
