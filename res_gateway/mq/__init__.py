@@ -1,18 +1,21 @@
 """The messaging interface the gateway talks through (connect, request, subscribe, publish, close).
 
 Like resgate's ``server/mq``: small enough that the transport can be swapped. :class:`~.nats.NatsClient`
-is the real implementation. Requests return the raw reply payload or raise a
-:class:`~res_protocol.ResError` (``system.timeout``, ``system.notFound`` for no responders,
-``system.subjectTooLong``, ``system.internalError`` while disconnected).
+is the real implementation, :class:`~.memory.MemoryClient` an in-memory one for tests. Requests return
+the raw reply payload or raise a :class:`~res_protocol.ResError` (``system.timeout``, ``system.notFound``
+for no responders, ``system.subjectTooLong``, ``system.internalError`` while disconnected).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from res_protocol import ResError, errors
+
+from ..metrics import metrics
 
 #: Called with (subject, payload) for each message on a subscription.
 MessageHandler = Callable[[str, bytes], None]
@@ -32,6 +35,10 @@ NO_RESPONDERS = NoResponders(errors.CODE_NOT_FOUND, errors.NOT_FOUND.message)
 #: NATS max control line: a request's subject plus its reply inbox must fit in it.
 MAX_SUBJECT_LENGTH = 4096
 
+NOT_CONNECTED = errors.internal_error("not connected to NATS")
+
+_PRE_RESPONSE = re.compile(rb'timeout:"(\d+)"')
+
 
 def reply_of(request: asyncio.Future[bytes]) -> bytes | ResError:
     """A finished request's reply payload, or the :class:`ResError` it failed with."""
@@ -41,6 +48,66 @@ def reply_of(request: asyncio.Future[bytes]) -> bytes | ResError:
     if error is None:
         return request.result()
     return error if isinstance(error, ResError) else errors.internal_error(str(error) or type(error).__name__)
+
+
+def check_payload(payload: bytes, max_payload: int) -> None:
+    """``system.invalidParams`` for a request larger than the server takes."""
+    if len(payload) > max_payload:
+        metrics.refuse("maxPayload")
+        raise errors.invalid_params(
+            f"Request too large: {len(payload)} bytes, NATS takes at most {max_payload}"
+        )
+
+
+class PendingRequest:
+    """One request awaiting its reply, with a restartable timer; it leaves ``table`` once answered."""
+
+    __slots__ = ("future", "inbox", "table", "timer")
+
+    def __init__(self, future: asyncio.Future[bytes], table: dict[str, PendingRequest], inbox: str) -> None:
+        self.future = future
+        self.table = table
+        self.inbox = inbox
+        self.timer: asyncio.TimerHandle | None = None
+        table[inbox] = self
+
+    def restart(self, timeout: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.future.get_loop().call_later(timeout, self.time_out)
+
+    def time_out(self) -> None:
+        self.fail(errors.TIMEOUT())
+
+    def receive(self, data: bytes) -> None:
+        """A reply: a pre-response ``timeout:"<ms>"`` restarts the timer, anything else resolves."""
+        if data[:1].isalpha():
+            m = _PRE_RESPONSE.search(data)
+            if m:
+                self.restart(int(m.group(1)) / 1000)
+            return
+        self._forget()
+        if not self.future.done():
+            self.future.set_result(data)
+
+    def fail(self, error: Exception) -> None:
+        self._forget()
+        if not self.future.done():
+            self.future.set_exception(error)
+
+    def _forget(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.table.get(self.inbox) is self:
+            del self.table[self.inbox]
+
+
+async def call_state_handler(handler: StateHandler | None) -> None:
+    """Call ``on_disconnect`` or ``on_reconnect`` if set, awaiting what it returns."""
+    if handler is not None:
+        result = handler()
+        if result is not None:
+            await result
 
 
 class Subscription(Protocol):
@@ -75,12 +142,16 @@ class MQClient(Protocol):
 
 __all__ = [
     "MAX_SUBJECT_LENGTH",
+    "NOT_CONNECTED",
     "NO_RESPONDERS",
     "MQClient",
     "MessageHandler",
     "NoResponders",
+    "PendingRequest",
     "Responder",
     "StateHandler",
     "Subscription",
+    "call_state_handler",
+    "check_payload",
     "reply_of",
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -26,14 +25,20 @@ from nats.protocol import command as prot_command
 
 from res_protocol import ResError, errors
 
-from ..metrics import metrics
-from . import MAX_SUBJECT_LENGTH, NO_RESPONDERS, MessageHandler, Responder, StateHandler
+from . import (
+    MAX_SUBJECT_LENGTH,
+    NO_RESPONDERS,
+    NOT_CONNECTED,
+    MessageHandler,
+    PendingRequest,
+    Responder,
+    StateHandler,
+    call_state_handler,
+    check_payload,
+)
 
 logger = logging.getLogger("res_gateway.mq")
 trace = logging.getLogger("res_gateway.trace")  # every NATS message, at debug level (--trace)
-
-_PRE_RESPONSE = re.compile(rb'timeout:"(\d+)"')
-NOT_CONNECTED = errors.internal_error("not connected to NATS")
 
 
 class _Subscription:
@@ -114,43 +119,6 @@ class _Dispatch:
         return None
 
 
-class _Pending:
-    """One request awaiting its reply, with a restartable timer; it leaves ``table`` once answered."""
-
-    __slots__ = ("future", "inbox", "table", "timer")
-
-    def __init__(self, future: asyncio.Future[bytes], table: dict[str, _Pending], inbox: str) -> None:
-        self.future = future
-        self.table = table
-        self.inbox = inbox
-        self.timer: asyncio.TimerHandle | None = None
-        table[inbox] = self
-
-    def restart(self, timeout: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.future.get_loop().call_later(timeout, self.time_out)
-
-    def time_out(self) -> None:
-        self.fail(errors.TIMEOUT())
-
-    def resolve(self, payload: bytes) -> None:
-        self._forget()
-        if not self.future.done():
-            self.future.set_result(payload)
-
-    def fail(self, error: Exception) -> None:
-        self._forget()
-        if not self.future.done():
-            self.future.set_exception(error)
-
-    def _forget(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.table.get(self.inbox) is self:
-            del self.table[self.inbox]
-
-
 class NatsClient:
     """Messaging over nats-py."""
 
@@ -163,7 +131,7 @@ class NatsClient:
         self.nc = _Client()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"
         self._ids = itertools.count(1)
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, PendingRequest] = {}
 
     @property
     def connected(self) -> bool:
@@ -198,11 +166,11 @@ class NatsClient:
             logger.warning("disconnected from NATS at %s; reconnecting", self.url)
         for pending in list(self._pending.values()):
             pending.fail(NOT_CONNECTED())
-        await _call(self.on_disconnect)
+        await call_state_handler(self.on_disconnect)
 
     async def _reconnected(self) -> None:
         logger.info("reconnected to NATS at %s", self.url)
-        await _call(self.on_reconnect)
+        await call_state_handler(self.on_reconnect)
 
     async def _error(self, e: Exception) -> None:
         if self.nc.is_connected:
@@ -217,13 +185,7 @@ class NatsClient:
         if msg.headers and msg.headers.get("Status") == "503":
             pending.fail(NO_RESPONDERS())
             return
-        data = msg.data
-        if data[:1].isalpha():
-            m = _PRE_RESPONSE.search(data)
-            if m:
-                pending.restart(int(m.group(1)) / 1000)
-            return
-        pending.resolve(data)
+        pending.receive(msg.data)
 
     def request(self, subject: str, payload: bytes, wait: float) -> asyncio.Future[bytes]:
         """Send a request: the future of the reply's payload, or of a :class:`ResError`.
@@ -238,11 +200,7 @@ class NatsClient:
                 raise errors.SUBJECT_TOO_LONG()
             if not self.nc.is_connected:
                 raise NOT_CONNECTED()
-            if len(payload) > self.nc.max_payload:
-                metrics.refuse("maxPayload")
-                raise errors.invalid_params(
-                    f"Request too large: {len(payload)} bytes, NATS takes at most {self.nc.max_payload}"
-                )
+            check_payload(payload, self.nc.max_payload)
             if trace.isEnabledFor(logging.DEBUG):
                 trace.debug("nats -> %s (%s): %s", subject, inbox, payload)
             self.nc.publish_now(subject, payload, inbox)
@@ -253,7 +211,7 @@ class NatsClient:
             logger.error("request %s failed: %s", subject, e)
             future.set_exception(errors.internal_error(str(e) or type(e).__name__))
             return future
-        _Pending(future, self._pending, inbox).restart(wait)
+        PendingRequest(future, self._pending, inbox).restart(wait)
         return future
 
     async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
@@ -283,13 +241,6 @@ class NatsClient:
                 await asyncio.wait_for(self.nc.close(), 3)
             except Exception as e:  # without a connection there is nothing to close cleanly
                 logger.log(logging.WARNING if connected else logging.DEBUG, "closing NATS: %s", e)
-
-
-async def _call(handler: StateHandler | None) -> None:
-    if handler is not None:
-        result = handler()
-        if result is not None:
-            await result
 
 
 async def connect(url: str, **options: Any) -> NatsClient:

@@ -10,6 +10,7 @@ import pytest
 import res_gateway.cache as cache
 import res_gateway.connection as connection
 import res_gateway.mq as mq
+import res_gateway.mq.memory as memory
 
 EXPORTS = {
     cache: [
@@ -37,15 +38,20 @@ EXPORTS = {
     ],
     mq: [
         "MAX_SUBJECT_LENGTH",
+        "NOT_CONNECTED",
         "NO_RESPONDERS",
         "MQClient",
         "MessageHandler",
         "NoResponders",
+        "PendingRequest",
         "Responder",
         "StateHandler",
         "Subscription",
+        "call_state_handler",
+        "check_payload",
         "reply_of",
     ],
+    memory: ["MAX_PAYLOAD", "BrokerHandler", "BrokerSubscription", "MemoryBroker", "MemoryClient", "matches"],
 }
 
 #: What the REST bridge calls on a connection, with the parameters it passes.
