@@ -8,7 +8,8 @@ three are imported where wanted, ``tests/gateway`` has its own):
   defaults to 0); ``asgi_only=True`` runs plain uvicorn on ``resproject.asgi:application`` instead, without
   the fan-out's socket writes. Every gateway it started is stopped after the test.
 - ``gateway``: one gateway for the whole module with the default test config.
-- ``service``: a :class:`Service` on NATS recording every request the gateway sends.
+- ``service``: a :class:`Service` on NATS recording every request the gateway sends (on a :class:`Wire`:
+  :class:`NatsWire`, or the in-memory broker of :mod:`tests.gateway.inprocess`).
 - ``client``: a :class:`Client` connected to ``gateway`` over WebSocket.
 
 A typical test::
@@ -25,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 import pytest
@@ -143,8 +144,8 @@ class Request:
         return self.subject.split(".", 1)[0]
 
     async def respond_raw(self, payload: bytes) -> None:
-        await self.service.nc.publish(self.reply, payload)
-        await nats_round_trip(self.service.nc)
+        await self.service.wire.publish(self.reply, payload)
+        await self.service.wire.sync()
 
     async def respond(self, response: dict[str, Any]) -> None:
         await self.respond_raw(json.dumps(response).encode())
@@ -188,34 +189,81 @@ def _with_query(result: dict[str, Any], query: str | None) -> dict[str, Any]:
     return {**result, "query": query} if query is not None else result
 
 
-class Service:
-    """A RES service on NATS for tests: records requests, answers what the test says, publishes events.
+#: Called with (subject, payload, reply subject) for each message a :class:`Wire` subscription receives.
+WireHandler = Callable[[str, bytes, str], Awaitable[None]]
 
-    ``auto(subject, response)`` answers every request on ``subject`` with ``response`` (the full response
-    object, e.g. ``{"result": {"model": {...}}}``) instead of queuing it.
-    """
+
+class Wire(Protocol):
+    """What a :class:`Service` sends and receives through."""
+
+    async def publish(self, subject: str, payload: bytes, reply: str = "") -> None: ...
+
+    async def subscribe(self, subject: str, handler: WireHandler) -> None: ...
+
+    async def sync(self) -> None:
+        """Return once what was published before has reached its subscribers' connections."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class NatsWire:
+    """A :class:`Wire` on a nats-py connection."""
 
     def __init__(self, nc: nats.NATS) -> None:
         self.nc = nc
-        self.requests: asyncio.Queue[Request] = asyncio.Queue()
-        self._auto: dict[str, dict[str, Any] | Callable[[Request], Any]] = {}
-        self._subs: list[Any] = []
 
-    @classmethod
-    async def connect(cls, nats_url: str) -> Service:
-        service = cls(await nats.connect(nats_url, allow_reconnect=False))
-        for subject in REQUEST_SUBJECTS:
-            service._subs.append(await service.nc.subscribe(subject, cb=service._on_request))
-        await nats_round_trip(service.nc)
-        return service
+    async def publish(self, subject: str, payload: bytes, reply: str = "") -> None:
+        await self.nc.publish(subject, payload, reply=reply)
+
+    async def subscribe(self, subject: str, handler: WireHandler) -> None:
+        async def cb(msg: Msg) -> None:
+            await handler(msg.subject, msg.data, msg.reply)
+
+        await self.nc.subscribe(subject, cb=cb)
+
+    async def sync(self) -> None:
+        await nats_round_trip(self.nc)
 
     async def close(self) -> None:
         await self.nc.drain()
 
+
+class Service:
+    """A RES service for tests: records requests, answers what the test says, publishes events.
+
+    ``auto(subject, response)`` answers every request on ``subject`` with ``response`` (the full response
+    object, e.g. ``{"result": {"model": {...}}}``) instead of queuing it. ``quiet`` is how long
+    :meth:`assert_no_request` waits by default.
+    """
+
+    def __init__(self, wire: Wire, quiet: float = QUIET) -> None:
+        self.wire = wire
+        self.quiet = quiet
+        self.requests: asyncio.Queue[Request] = asyncio.Queue()
+        self._auto: dict[str, dict[str, Any] | Callable[[Request], Any]] = {}
+
+    @classmethod
+    async def connect(cls, nats_url: str) -> Service:
+        """A service on NATS listening to every request subject."""
+        return await cls.on(NatsWire(await nats.connect(nats_url, allow_reconnect=False)))
+
+    @classmethod
+    async def on(cls, wire: Wire, quiet: float = QUIET) -> Service:
+        """A service on ``wire`` listening to every request subject."""
+        service = cls(wire, quiet)
+        for subject in REQUEST_SUBJECTS:
+            await wire.subscribe(subject, service._on_request)
+        await wire.sync()
+        return service
+
+    async def close(self) -> None:
+        await self.wire.close()
+
     async def listen(self, subject: str) -> None:
         """Record requests on one more subject too (e.g. the inbox of a query event)."""
-        self._subs.append(await self.nc.subscribe(subject, cb=self._on_request))
-        await nats_round_trip(self.nc)
+        await self.wire.subscribe(subject, self._on_request)
+        await self.wire.sync()
 
     async def publish_query_event(self, name: str, subject: str = "_QUERY_.1") -> str:
         """Listen on ``subject`` and publish ``event.<name>.query`` naming it; returns the subject."""
@@ -223,10 +271,10 @@ class Service:
         await self.publish_event(name, "query", {"subject": subject})
         return subject
 
-    async def _on_request(self, msg: Msg) -> None:
-        data = json.loads(msg.data) if msg.data else None
-        req = Request(msg.subject, data, msg.data, msg.reply, self)
-        response = self._auto.get(msg.subject)
+    async def _on_request(self, subject: str, payload: bytes, reply: str) -> None:
+        data = json.loads(payload) if payload else None
+        req = Request(subject, data, payload, reply, self)
+        response = self._auto.get(subject)
         if response is None:
             self.requests.put_nowait(req)
         elif callable(response):
@@ -252,15 +300,15 @@ class Service:
         """The next ``n`` requests, in any order (for requests the gateway sends in parallel)."""
         return Requests([await self.get_request(wait=wait) for _ in range(n)])
 
-    async def assert_no_request(self, wait: float = QUIET) -> None:
-        await asyncio.sleep(wait)
+    async def assert_no_request(self, wait: float | None = None) -> None:
+        await asyncio.sleep(self.quiet if wait is None else wait)
         assert self.requests.empty(), f"unexpected request: {self.requests.get_nowait()}"
 
     async def publish(self, subject: str, payload: Any) -> None:
         """Publish JSON (or raw ``bytes``) and flush, so the gateway has it before the next step."""
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        await self.nc.publish(subject, data)
-        await nats_round_trip(self.nc)
+        await self.wire.publish(subject, data)
+        await self.wire.sync()
 
     async def publish_event(self, rid: str, event: str, data: Any = None) -> None:
         """Publish ``event.<rid>.<event>``; ``data=None`` sends an empty payload."""
@@ -344,10 +392,15 @@ class Pending:
 
 
 class Client:
-    """A RES client over a real WebSocket: numbered requests, responses by id, events in order."""
+    """A RES client over a WebSocket: numbered requests, responses by id, events in order.
 
-    def __init__(self, ws: Any) -> None:
+    ``ws`` is a real one, or what :mod:`tests.gateway.inprocess` offers in its place (``send``, ``close``,
+    async iteration over the texts received). ``quiet`` is how long :meth:`assert_no_message` waits.
+    """
+
+    def __init__(self, ws: Any, quiet: float = QUIET) -> None:
         self.ws = ws
+        self.quiet = quiet
         self._next_id = 1
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -404,9 +457,9 @@ class Client:
             assert msg.get("event") == event, f"expected event {event!r}, got {msg}"
         return msg
 
-    async def assert_no_message(self, wait: float = QUIET) -> None:
-        """Assert no event arrives within ``wait`` seconds."""
-        await asyncio.sleep(wait)
+    async def assert_no_message(self, wait: float | None = None) -> None:
+        """Assert no event arrives within ``wait`` seconds (default: ``quiet``)."""
+        await asyncio.sleep(self.quiet if wait is None else wait)
         assert self.events.empty(), f"unexpected message: {self.events.get_nowait()}"
 
     async def wait_closed(self, wait: float = TIMEOUT) -> None:

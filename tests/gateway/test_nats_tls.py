@@ -22,7 +22,7 @@ from django.core.management import CommandError, call_command
 from res_gateway.conf import GatewaySettings
 from res_gateway.gateway import nats_client
 from tests.gateway.common import value
-from tests.harness import Client, Service, run_gateway
+from tests.harness import Client, NatsWire, Service, run_gateway
 from tests.support import NatsServer
 
 
@@ -110,7 +110,7 @@ def tls_nats(pki: Pki) -> Iterator[NatsServer]:
 async def tls_service(pki: Pki, tls_nats: NatsServer) -> Any:
     context = ssl.create_default_context(cafile=pki.path("ca.pem"))
     context.load_cert_chain(pki.path("client.pem"), pki.path("client-key.pem"))
-    svc = Service(await nats.connect(tls_nats.url, tls=context, allow_reconnect=False))
+    svc = Service(NatsWire(await nats.connect(tls_nats.url, tls=context, allow_reconnect=False)))
     await svc.listen("get.>")
     await svc.listen("access.>")
     yield svc
