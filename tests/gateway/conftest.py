@@ -128,3 +128,9 @@ async def mem_connect(mem_gateway: Gateway) -> AsyncIterator[Callable[..., Any]]
 @pytest.fixture
 async def mem_client(mem_connect: Callable[..., Any]) -> Client:
     return await mem_connect()
+
+
+@pytest.fixture
+async def mem_legacy_client(mem_connect: Callable[..., Any]) -> Client:
+    """An in-process client that never sent a version request (protocol 1.1.1)."""
+    return await mem_connect(version=None)

@@ -20,13 +20,17 @@ from typing import Any
 from res_gateway.connection import Connection, RequestInfo
 from res_gateway.gateway import Gateway
 from res_gateway.mq.memory import BrokerSubscription, MemoryBroker
+from res_protocol.version import LEGACY
 from tests.harness import DEFAULT_CONFIG, Client, Service, WireHandler
 
 #: ``assert_no_*`` waits: nothing is on a wire, what is due comes within a few turns of the loop.
 QUIET = 0.02
 
+#: The in-memory gateway's request timeout (seconds): what tests wait for when they let a request time out.
+REQUEST_TIMEOUT = 0.5
+
 #: RES_GATEWAY of the in-memory gateway, before ``mem_config``.
-CONFIG: dict[str, Any] = {**DEFAULT_CONFIG, "requestTimeout": 1500}
+CONFIG: dict[str, Any] = {**DEFAULT_CONFIG, "requestTimeout": round(REQUEST_TIMEOUT * 1000)}
 
 
 class MemoryWire:
@@ -73,7 +77,9 @@ class InProcessSocket:
     def __init__(self, gateway: Gateway, request_info: RequestInfo | None = None) -> None:
         self._received: asyncio.Queue[str | None] = asyncio.Queue()
         self.close_code: int | None = None
-        self.connection = Connection(gateway, request_info=request_info, send=self._from_gateway)
+        self.connection = Connection(  # a client that sends no version speaks 1.1.1, as over a WebSocket
+            gateway, request_info=request_info, protocol=LEGACY, send=self._from_gateway
+        )
 
     async def _from_gateway(self, message: dict[str, Any]) -> None:
         if message["type"] == "websocket.send":

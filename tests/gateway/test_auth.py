@@ -49,37 +49,39 @@ async def test_auth(client, gateway, service, params, response, expected):
         assert msg["result"] == expected
 
 
-async def test_auth_with_cid_placeholder(client, service):
-    pending = client.send("auth.test.{cid}.model.login", None)
-    req = await service.get_request()
+async def test_auth_with_cid_placeholder(mem_client, mem_service):
+    pending = mem_client.send("auth.test.{cid}.model.login", None)
+    req = await mem_service.get_request()
     assert req.subject == f"auth.test.{req.data['cid']}.model.login"
     await req.respond_result("ok")
     assert await pending.result() == {"payload": "ok"}
 
 
-async def test_auth_token_event_before_reply_applies_to_next_request(client, service):
-    pending = client.send("auth.test.auth.login", {"user": "a"})
-    req = await service.get_request("auth.test.auth.login")
-    await service.publish_token(req.data["cid"], {"user": "a"})
+async def test_auth_token_event_before_reply_applies_to_next_request(mem_client, mem_service):
+    pending = mem_client.send("auth.test.auth.login", {"user": "a"})
+    req = await mem_service.get_request("auth.test.auth.login")
+    await mem_service.publish_token(req.data["cid"], {"user": "a"})
     await req.respond_result(None)
     await pending.result()
-    pending = client.send("call.test.model.method", None)
-    access = await service.get_request("access.test.model")
+    pending = mem_client.send("call.test.model.method", None)
+    access = await mem_service.get_request("access.test.model")
     assert access.data["token"] == {"user": "a"}
     await access.respond_access(call="*")
-    await (await service.get_request("call.test.model.method")).respond_result(1)
+    await (await mem_service.get_request("call.test.model.method")).respond_result(1)
     assert await pending.result() == {"payload": 1}
 
 
-async def test_auth_with_resource_response(client, service):
-    pending = client.send("auth.test.auth.login", None)
-    await (await service.get_request("auth.test.auth.login")).respond_resource("test.model")
-    reqs = await service.get_requests(2)
+async def test_auth_with_resource_response(mem_client, mem_service):
+    pending = mem_client.send("auth.test.auth.login", None)
+    await (await mem_service.get_request("auth.test.auth.login")).respond_resource("test.model")
+    reqs = await mem_service.get_requests(2)
     await respond_get(reqs.get("get.test.model"))
     await respond(reqs.get("access.test.model"), result({"get": True}))
     assert (await pending.result())["rid"] == "test.model"
 
 
-async def test_auth_long_method_gives_subject_too_long(client, service):
-    assert (await client.send("auth.test." + "a" * 10000, None).error())["code"] == "system.subjectTooLong"
-    await service.assert_no_request()
+async def test_auth_long_method_gives_subject_too_long(mem_client, mem_service):
+    assert (await mem_client.send("auth.test." + "a" * 10000, None).error())[
+        "code"
+    ] == "system.subjectTooLong"
+    await mem_service.assert_no_request()

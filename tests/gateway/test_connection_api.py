@@ -1,4 +1,4 @@
-"""The Connection primitives the REST bridge composes (access, load, call, auth), run in-process."""
+"""The Connection primitives the REST bridge composes (access, load, call, auth), on the in-process kit."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import asyncio
 import pytest
 
 from res_gateway.connection import Connection, RequestInfo, Resource, ResourceTree
-from res_gateway.gateway import Gateway
-from res_gateway.mq.nats import NatsClient
 from res_protocol import ResError
 from res_protocol.version import LATEST
 from tests.gateway.common import NOT_FOUND, respond_get, value
@@ -17,30 +15,21 @@ INFO = RequestInfo(header={"Cookie": ["a=b"]}, host="example.com", remote_addr="
 
 
 @pytest.fixture
-async def core(nats_url):
-    """A gateway core in this process (no ASGI server)."""
-    gw = Gateway(NatsClient(nats_url))
-    await gw.ready()
-    yield gw
-    await gw.stop()
-
-
-@pytest.fixture
-async def conn(core):
-    async with Connection(core, request_info=INFO) as c:
+async def conn(mem_gateway):
+    async with Connection(mem_gateway, request_info=INFO) as c:
         yield c
 
 
-async def test_connection_registers_and_closes(core):
-    async with Connection(core) as c:
+async def test_connection_registers_and_closes(mem_gateway):
+    async with Connection(mem_gateway) as c:
         assert c.protocol == LATEST and c.token is None
-        assert core.connections[c.cid] is c
-    assert c.cid not in core.connections
+        assert mem_gateway.connections[c.cid] is c
+    assert c.cid not in mem_gateway.connections
 
 
-async def test_access_is_raw_and_marked_http(conn, service):
+async def test_access_is_raw_and_marked_http(conn, mem_service):
     pending = asyncio.ensure_future(conn.access("test.model?q=1", is_http=True))
-    req = await service.get_request("access.test.model")
+    req = await mem_service.get_request("access.test.model")
     assert req.data == {"cid": conn.cid, "token": None, "query": "q=1", "isHttp": True}
     await req.respond_result({"get": True}, meta={"status": 302, "header": {"Location": ["/x"]}})
     reply = await pending
@@ -48,10 +37,10 @@ async def test_access_is_raw_and_marked_http(conn, service):
     assert reply.meta == {"status": 302, "header": {"Location": ["/x"]}}
 
 
-async def test_load_returns_the_tree(conn, service):
+async def test_load_returns_the_tree(conn, mem_service):
     pending = asyncio.ensure_future(conn.load("test.model.brokenchild"))
-    await respond_get(await service.get_request("get.test.model.brokenchild"))
-    await respond_get(await service.get_request("get.test.err.notFound"))
+    await respond_get(await mem_service.get_request("get.test.model.brokenchild"))
+    await respond_get(await mem_service.get_request("get.test.err.notFound"))
     tree = await pending
     assert tree == ResourceTree(
         "test.model.brokenchild",
@@ -61,26 +50,26 @@ async def test_load_returns_the_tree(conn, service):
     assert conn.subs == {}  # nothing stays subscribed
 
 
-async def test_load_raises_root_error(conn, service):
+async def test_load_raises_root_error(conn, mem_service):
     pending = asyncio.ensure_future(conn.load("test.missing"))
-    await (await service.get_request("get.test.missing")).respond({"error": NOT_FOUND})
+    await (await mem_service.get_request("get.test.missing")).respond({"error": NOT_FOUND})
     with pytest.raises(ResError) as e:
         await pending
     assert e.value.code == "system.notFound"
 
 
-async def test_call_returns_resource_reply_without_access_check(conn, service):
+async def test_call_returns_resource_reply_without_access_check(conn, mem_service):
     pending = asyncio.ensure_future(conn.call("test.collection", "create", {"a": 1}, is_http=True))
-    req = await service.get_request("call.test.collection.create")
+    req = await mem_service.get_request("call.test.collection.create")
     assert req.data == {"cid": conn.cid, "token": None, "params": {"a": 1}, "isHttp": True}
     await req.respond_resource("test.model")
     reply = await pending
     assert reply.resource == "test.model" and reply.result is None
 
 
-async def test_auth_without_params_carries_request_info_and_applies_token(conn, service):
+async def test_auth_without_params_carries_request_info_and_applies_token(conn, mem_service):
     pending = asyncio.ensure_future(conn.auth("test.auth", "login", is_http=True))
-    req = await service.get_request("auth.test.auth.login")
+    req = await mem_service.get_request("auth.test.auth.login")
     assert req.data == {
         "cid": conn.cid,
         "token": None,
@@ -90,15 +79,15 @@ async def test_auth_without_params_carries_request_info_and_applies_token(conn, 
         "uri": "/api/x",
         "isHttp": True,
     }
-    await service.publish_token(conn.cid, {"user": 1})
+    await mem_service.publish_token(conn.cid, {"user": 1})
     await req.respond_result(None)
     assert (await pending).error is None
     assert conn.token == {"user": 1}
 
 
-async def test_auth_with_cid_tag(conn, service):
+async def test_auth_with_cid_tag(conn, mem_service):
     pending = asyncio.ensure_future(conn.auth("test.{cid}", "login", params=None))
-    req = await service.get_request(f"auth.test.{conn.cid}.login")
+    req = await mem_service.get_request(f"auth.test.{conn.cid}.login")
     assert req.data["params"] is None
     await req.respond_error("custom.denied", "No")
     assert (await pending).error == ResError("custom.denied")

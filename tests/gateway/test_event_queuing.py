@@ -12,45 +12,45 @@ from tests.gateway.common import client_frame, respond_get, serve, subscribe, up
 MODEL = value("test.model")
 
 
-async def test_events_queue_behind_event_loading_reference(client, service):
-    await subscribe(client, service, "test.collection")
-    await service.publish_add("test.collection", {"rid": "test.model"}, 1)
-    req1 = await service.get_request("get.test.model")
-    await service.publish_add("test.collection", {"rid": "test.model2"}, 2)
-    await service.publish_add("test.collection", "newValue", 3)
+async def test_events_queue_behind_event_loading_reference(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.collection")
+    await mem_service.publish_add("test.collection", {"rid": "test.model"}, 1)
+    req1 = await mem_service.get_request("get.test.model")
+    await mem_service.publish_add("test.collection", {"rid": "test.model2"}, 2)
+    await mem_service.publish_add("test.collection", "newValue", 3)
     await respond_get(req1)
-    assert await client.get_event() == {
+    assert await mem_client.get_event() == {
         "event": "test.collection.add",
         "data": {"idx": 1, "value": {"rid": "test.model"}, "models": {"test.model": MODEL}},
     }
-    req2 = await service.get_request("get.test.model2")
-    await client.assert_no_message()
+    req2 = await mem_service.get_request("get.test.model2")
+    await mem_client.assert_no_message()
     await req2.respond_model(MODEL)
-    assert await client.get_event() == {
+    assert await mem_client.get_event() == {
         "event": "test.collection.add",
         "data": {"idx": 2, "value": {"rid": "test.model2"}, "models": {"test.model2": MODEL}},
     }
-    assert await client.get_event() == {
+    assert await mem_client.get_event() == {
         "event": "test.collection.add",
         "data": {"idx": 3, "value": "newValue"},
     }
 
 
-async def test_event_with_already_sent_reference_is_not_held(client, service):
-    await subscribe(client, service, "test.collection.parent", "test.collection")
-    await service.publish_add("test.collection.parent", {"rid": "test.collection"}, 2)
-    assert await client.get_event() == {
+async def test_event_with_already_sent_reference_is_not_held(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.collection.parent", "test.collection")
+    await mem_service.publish_add("test.collection.parent", {"rid": "test.collection"}, 2)
+    assert await mem_client.get_event() == {
         "event": "test.collection.parent.add",
         "data": {"idx": 2, "value": {"rid": "test.collection"}},
     }
 
 
-async def test_same_event_is_sent_to_clients_of_different_versions(connect, service):
-    serve(service, "test.model")
-    modern, legacy = await connect(), await connect(version=None)
+async def test_same_event_is_sent_to_clients_of_different_versions(mem_connect, mem_service):
+    serve(mem_service, "test.model")
+    modern, legacy = await mem_connect(), await mem_connect(version=None)
     for c in (modern, legacy):
         await c.send("subscribe.test.model").result()
-    await service.publish_change("test.model", {"soft": {"rid": "test.x", "soft": True}})
+    await mem_service.publish_change("test.model", {"soft": {"rid": "test.x", "soft": True}})
     assert (await modern.get_event())["data"] == {"values": {"soft": {"rid": "test.x", "soft": True}}}
     assert (await legacy.get_event())["data"] == {"values": {"soft": "test.x"}}
 
@@ -93,15 +93,15 @@ async def test_slow_client_is_disconnected_others_unaffected(slow_client_gateway
         stalled.close()
 
 
-async def test_events_wait_for_both_a_loading_reference_and_a_reaccess(client, service):
-    await subscribe(client, service, "test.collection")
-    await service.publish_add("test.collection", {"rid": "test.model"}, 0)
-    get = await service.get_request("get.test.model")
-    await service.publish_event("test.collection", "reaccess")
-    access = await service.get_request("access.test.collection")
-    await service.publish_event("test.collection", "custom", {"a": 1})
+async def test_events_wait_for_both_a_loading_reference_and_a_reaccess(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.collection")
+    await mem_service.publish_add("test.collection", {"rid": "test.model"}, 0)
+    get = await mem_service.get_request("get.test.model")
+    await mem_service.publish_event("test.collection", "reaccess")
+    access = await mem_service.get_request("access.test.collection")
+    await mem_service.publish_event("test.collection", "custom", {"a": 1})
     await access.respond_access(get=True)
-    await client.assert_no_message()
+    await mem_client.assert_no_message()
     await respond_get(get)
-    assert (await client.get_event())["event"] == "test.collection.add"
-    assert await client.get_event() == {"event": "test.collection.custom", "data": {"a": 1}}
+    assert (await mem_client.get_event())["event"] == "test.collection.add"
+    assert await mem_client.get_event() == {"event": "test.collection.custom", "data": {"a": 1}}

@@ -20,20 +20,20 @@ MODEL_RESPONSE = {"rid": "test.model", "models": {"test.model": value("test.mode
         (result({"get": True, "call": "foo,new"}), result({"rid": "test.model"})),
     ],
 )
-async def test_new(connect, service, version, access, response):
-    c = await connect(version=version)
+async def test_new(mem_connect, mem_service, version, access, response):
+    c = await mem_connect(version=version)
     pending = c.send("new.test.collection", {"value": 42})
-    req = await service.get_request("access.test.collection")
+    req = await mem_service.get_request("access.test.collection")
     assert "isHttp" not in req.data
     await respond(req, access)
-    req = await service.get_request("call.test.collection.new")
+    req = await mem_service.get_request("call.test.collection.new")
     assert req.data["params"] == {"value": 42}
     await respond(req, response)
-    reqs = await service.get_requests(2)
+    reqs = await mem_service.get_requests(2)
     await respond_get(reqs.get("get.test.model"))
     await reqs.get("access.test.model").respond_access(get=True)
     assert await pending.result() == MODEL_RESPONSE
-    await service.publish_event("test.model", "custom", {"a": 1})
+    await mem_service.publish_event("test.model", "custom", {"a": 1})
     assert (await c.get_event())["event"] == "test.model.custom"
 
 
@@ -60,17 +60,17 @@ async def test_new(connect, service, version, access, response):
         (FULL, b'{"error":{"message":"missing code"}}', ""),
     ],
 )
-async def test_new_errors(client, service, access, response, expected):
-    pending = client.send("new.test.collection", None)
-    await respond(await service.get_request("access.test.collection"), access)
+async def test_new_errors(mem_client, mem_service, access, response, expected):
+    pending = mem_client.send("new.test.collection", None)
+    await respond(await mem_service.get_request("access.test.collection"), access)
     if response != "no request":
-        await respond(await service.get_request("call.test.collection.new"), response)
+        await respond(await mem_service.get_request("call.test.collection.new"), response)
     error = await pending.error()
     if isinstance(expected, str):
         assert error["code"] == expected
     else:
         assert error == expected
-    await service.assert_no_request(0.05)
+    await mem_service.assert_no_request(0.05)
 
 
 @pytest.mark.parametrize(
@@ -81,11 +81,11 @@ async def test_new_errors(client, service, access, response, expected):
         ("table", {"error": INVALID_PARAMS}, INVALID_PARAMS),
     ],
 )
-async def test_new_resource_errors_go_in_errors(client, service, get, access, error):
-    pending = client.send("new.test.collection", None)
-    await respond(await service.get_request("access.test.collection"), FULL)
-    await (await service.get_request("call.test.collection.new")).respond_resource("test.model")
-    reqs = await service.get_requests(2)
+async def test_new_resource_errors_go_in_errors(mem_client, mem_service, get, access, error):
+    pending = mem_client.send("new.test.collection", None)
+    await respond(await mem_service.get_request("access.test.collection"), FULL)
+    await (await mem_service.get_request("call.test.collection.new")).respond_resource("test.model")
+    reqs = await mem_service.get_requests(2)
     if get == "table":
         await respond_get(reqs.get("get.test.model"))
     else:

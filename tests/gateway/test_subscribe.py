@@ -71,9 +71,9 @@ ALL = [
 
 
 @pytest.mark.parametrize(("rid", "expected"), RESOURCE_SETS)
-async def test_subscribe_returns_resource_set(client, service, rid, expected):
-    serve(service, *ALL)
-    assert await client.send(f"subscribe.{rid}").result() == expected
+async def test_subscribe_returns_resource_set(mem_client, mem_service, rid, expected):
+    serve(mem_service, *ALL)
+    assert await mem_client.send(f"subscribe.{rid}").result() == expected
 
 
 @pytest.mark.parametrize(
@@ -88,14 +88,14 @@ async def test_subscribe_returns_resource_set(client, service, rid, expected):
         ("test.collection.data", {"collections": {"test.collection.data": ["data", 12, "[Data]"]}}),
     ],
 )
-async def test_subscribe_legacy_client_gets_legacy_values(legacy_client, service, rid, expected):
-    serve(service, *ALL)
-    assert await legacy_client.send(f"subscribe.{rid}").result() == expected
+async def test_subscribe_legacy_client_gets_legacy_values(mem_legacy_client, mem_service, rid, expected):
+    serve(mem_service, *ALL)
+    assert await mem_legacy_client.send(f"subscribe.{rid}").result() == expected
 
 
-async def test_subscribe_sends_access_and_get_in_parallel(client, service):
-    pending = client.send("subscribe.test.model")
-    reqs = await service.get_requests(2)
+async def test_subscribe_sends_access_and_get_in_parallel(mem_client, mem_service):
+    pending = mem_client.send("subscribe.test.model")
+    reqs = await mem_service.get_requests(2)
     access, get = reqs.get("access.test.model"), reqs.get("get.test.model")
     assert access.data == {"cid": access.data["cid"], "token": None}
     assert get.data == {}
@@ -104,8 +104,8 @@ async def test_subscribe_sends_access_and_get_in_parallel(client, service):
     assert await pending.result() == {"models": models("test.model")}
 
 
-async def test_subscribe_waits_for_referenced_resources(client, service):
-    assert await subscribe(client, service, "test.model.parent", "test.model") == {
+async def test_subscribe_waits_for_referenced_resources(mem_client, mem_service):
+    assert await subscribe(mem_client, mem_service, "test.model.parent", "test.model") == {
         "models": models("test.model.parent", "test.model")
     }
 
@@ -126,9 +126,9 @@ async def test_subscribe_waits_for_referenced_resources(client, service):
         ({"result": {"get": True}}, {"result": {"collection": {}}}, "system.internalError"),
     ],
 )
-async def test_subscribe_errors(client, service, access, get, expected):
-    pending = client.send("subscribe.test.model")
-    reqs = await service.get_requests(2)
+async def test_subscribe_errors(mem_client, mem_service, access, get, expected):
+    pending = mem_client.send("subscribe.test.model")
+    reqs = await mem_service.get_requests(2)
     await reqs.get("access.test.model").respond(access)
     await reqs.get("get.test.model").respond(get)
     error = await pending.error()
@@ -140,56 +140,56 @@ async def test_subscribe_errors(client, service, access, get, expected):
         assert error == expected
 
 
-async def test_subscribe_twice_returns_empty_set_without_requests(client, service):
-    await subscribe(client, service, "test.model")
-    assert await client.send("subscribe.test.model").result() == {}
-    await service.assert_no_request()
+async def test_subscribe_twice_returns_empty_set_without_requests(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.model")
+    assert await mem_client.send("subscribe.test.model").result() == {}
+    await mem_service.assert_no_request()
 
 
-async def test_second_client_gets_resource_from_cache(client, connect, service):
-    await subscribe(client, service, "test.model")
-    other = await connect()
+async def test_second_client_gets_resource_from_cache(mem_client, mem_connect, mem_service):
+    await subscribe(mem_client, mem_service, "test.model")
+    other = await mem_connect()
     pending = other.send("subscribe.test.model")
-    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await (await mem_service.get_request("access.test.model")).respond_access(get=True)
     assert await pending.result() == {"models": models("test.model")}
-    await service.assert_no_request()
+    await mem_service.assert_no_request()
 
 
-async def test_subscribers_of_pending_resource_share_one_get(client, connect, service):
-    other = await connect()
-    first = client.send("subscribe.test.model")
-    reqs = await service.get_requests(2)
+async def test_subscribers_of_pending_resource_share_one_get(mem_client, mem_connect, mem_service):
+    other = await mem_connect()
+    first = mem_client.send("subscribe.test.model")
+    reqs = await mem_service.get_requests(2)
     second = other.send("subscribe.test.model")
-    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await (await mem_service.get_request("access.test.model")).respond_access(get=True)
     await reqs.get("access.test.model").respond_access(get=True)
     await respond_get(reqs.get("get.test.model"))
     assert await first.result() == await second.result() == {"models": models("test.model")}
-    await service.assert_no_request()
+    await mem_service.assert_no_request()
 
 
-async def test_subscribers_of_pending_error_all_get_the_error(client, connect, service):
-    other = await connect()
-    first = client.send("subscribe.test.model")
-    reqs = await service.get_requests(2)
+async def test_subscribers_of_pending_error_all_get_the_error(mem_client, mem_connect, mem_service):
+    other = await mem_connect()
+    first = mem_client.send("subscribe.test.model")
+    reqs = await mem_service.get_requests(2)
     second = other.send("subscribe.test.model")
-    await (await service.get_request("access.test.model")).respond_access(get=True)
+    await (await mem_service.get_request("access.test.model")).respond_access(get=True)
     await reqs.get("access.test.model").respond_access(get=True)
     await reqs.get("get.test.model").respond({"error": NOT_FOUND})
     assert await first.error() == await second.error() == NOT_FOUND
 
 
-async def test_failed_get_is_not_cached(client, service):
-    pending = client.send("subscribe.test.model")
-    reqs = await service.get_requests(2)
+async def test_failed_get_is_not_cached(mem_client, mem_service):
+    pending = mem_client.send("subscribe.test.model")
+    reqs = await mem_service.get_requests(2)
     await reqs.get("access.test.model").respond_access(get=True)
     await reqs.get("get.test.model").respond({"error": NOT_FOUND})
     await pending.error("system.notFound")
-    assert await subscribe(client, service, "test.model") == {"models": models("test.model")}
+    assert await subscribe(mem_client, mem_service, "test.model") == {"models": models("test.model")}
 
 
-async def test_subscribe_with_cid_placeholder(client, service):
-    pending = client.send("subscribe.test.{cid}.model")
-    reqs = await service.get_requests(2)
+async def test_subscribe_with_cid_placeholder(mem_client, mem_service):
+    pending = mem_client.send("subscribe.test.{cid}.model")
+    reqs = await mem_service.get_requests(2)
     access = next(r for r in reqs.items if r.kind == "access")
     cid = access.data["cid"]
     assert access.subject == f"access.test.{cid}.model"
@@ -198,44 +198,44 @@ async def test_subscribe_with_cid_placeholder(client, service):
     assert await pending.result() == {"models": {"test.{cid}.model": {"id": cid}}}
 
 
-async def test_subscribe_long_rid_gives_subject_too_long(client, service):
-    error = await client.send("subscribe.test." + "a" * 5000).error()
+async def test_subscribe_long_rid_gives_subject_too_long(mem_client, mem_service):
+    error = await mem_client.send("subscribe.test." + "a" * 5000).error()
     assert error == {"code": "system.subjectTooLong", "message": "Subject too long"}
-    await service.assert_no_request()
+    await mem_service.assert_no_request()
 
 
-async def test_subscribe_unknown_resource_without_responders_is_not_found(client):
+async def test_subscribe_unknown_resource_without_responders_is_not_found(mem_client):
     # Nobody listens on get.nobody.* or access.nobody.*: NATS answers "no responders" at once.
-    assert await client.send("subscribe.nobody.here").error() == NOT_FOUND
+    assert await mem_client.send("subscribe.nobody.here").error() == NOT_FOUND
 
 
-async def test_subscribe_reference_error_does_not_fail_request(client, service):
-    result = await subscribe(client, service, "test.model.brokenchild", "test.err.notFound")
+async def test_subscribe_reference_error_does_not_fail_request(mem_client, mem_service):
+    result = await subscribe(mem_client, mem_service, "test.model.brokenchild", "test.err.notFound")
     assert result["errors"] == {"test.err.notFound": NOT_FOUND}
 
 
-async def test_subscribe_shared_reference_is_sent_once(client, service):
-    serve(service, "test.model.parent", "test.model.secondparent", "test.model")
-    await client.send("subscribe.test.model.parent").result()
-    assert await client.send("subscribe.test.model.secondparent").result() == {
+async def test_subscribe_shared_reference_is_sent_once(mem_client, mem_service):
+    serve(mem_service, "test.model.parent", "test.model.secondparent", "test.model")
+    await mem_client.send("subscribe.test.model.parent").result()
+    assert await mem_client.send("subscribe.test.model.secondparent").result() == {
         "models": models("test.model.secondparent")
     }
 
 
-async def test_subscribe_concurrently_from_many_clients(connect, service):
-    serve(service, "test.model.parent", "test.model")
-    clients = [await connect() for _ in range(5)]
+async def test_subscribe_concurrently_from_many_clients(mem_connect, mem_service):
+    serve(mem_service, "test.model.parent", "test.model")
+    clients = [await mem_connect() for _ in range(5)]
     results = await asyncio.gather(*(c.send("subscribe.test.model.parent").result() for c in clients))
     assert all(r == {"models": models("test.model.parent", "test.model")} for r in results)
 
 
-async def test_subscription_limit(client, service):
-    serve(service, "test.model")
-    await asyncio.gather(*(client.send("subscribe.test.model").result() for _ in range(256)))
-    error = await client.send("subscribe.test.model").error()
+async def test_subscription_limit(mem_client, mem_service):
+    serve(mem_service, "test.model")
+    await asyncio.gather(*(mem_client.send("subscribe.test.model").result() for _ in range(256)))
+    error = await mem_client.send("subscribe.test.model").error()
     assert error == {"code": "system.subscriptionLimitExceeded", "message": "Subscription limit exceeded"}
-    await client.request("unsubscribe.test.model", {"count": 256})
-    await client.send("unsubscribe.test.model").error("system.noSubscription")
+    await mem_client.request("unsubscribe.test.model", {"count": 256})
+    await mem_client.send("unsubscribe.test.model").error("system.noSubscription")
 
 
 async def test_reference_throttle_limits_parallel_gets(start_gateway, service, connect):

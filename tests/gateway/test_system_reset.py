@@ -6,6 +6,7 @@ import pytest
 
 from res_gateway.cache.event_subscription import REFETCHES
 from tests.gateway.common import ACCESS_DENIED, respond_get, subscribe, value
+from tests.gateway.inprocess import REQUEST_TIMEOUT
 
 RESETS = [
     ("test.model", {"model": value("test.model")}, []),
@@ -30,38 +31,38 @@ RESETS = [
 
 
 @pytest.mark.parametrize(("rid", "response", "events"), RESETS)
-async def test_reset_turns_differences_into_events(client, service, rid, response, events):
-    await subscribe(client, service, rid)
-    await service.publish_reset(resources=["test.>"])
-    await (await service.get_request(f"get.{rid}")).respond_result(response)
+async def test_reset_turns_differences_into_events(mem_client, mem_service, rid, response, events):
+    await subscribe(mem_client, mem_service, rid)
+    await mem_service.publish_reset(resources=["test.>"])
+    await (await mem_service.get_request(f"get.{rid}")).respond_result(response)
     for name, data in events:
-        assert await client.get_event() == {"event": f"{rid}.{name}", "data": data}
-    await client.assert_no_message()
+        assert await mem_client.get_event() == {"event": f"{rid}.{name}", "data": data}
+    await mem_client.assert_no_message()
 
 
 @pytest.mark.parametrize("patterns", [["test.model"], ["test.*"], ["test.>"], [">"], ["x.y", "test.model"]])
-async def test_reset_patterns_matching(client, service, patterns):
-    await subscribe(client, service, "test.model")
-    await service.publish_reset(resources=patterns)
-    await respond_get(await service.get_request("get.test.model"))
+async def test_reset_patterns_matching(mem_client, mem_service, patterns):
+    await subscribe(mem_client, mem_service, "test.model")
+    await mem_service.publish_reset(resources=patterns)
+    await respond_get(await mem_service.get_request("get.test.model"))
 
 
 @pytest.mark.parametrize(
     "patterns", [["test"], ["test.model.>"], ["test.*.x"], ["other.>"], ["test.>.x"], []]
 )
-async def test_reset_patterns_not_matching(client, service, patterns):
-    await subscribe(client, service, "test.model")
-    await service.publish_reset(resources=patterns)
-    await service.assert_no_request()
+async def test_reset_patterns_not_matching(mem_client, mem_service, patterns):
+    await subscribe(mem_client, mem_service, "test.model")
+    await mem_service.publish_reset(resources=patterns)
+    await mem_service.assert_no_request()
 
 
 @pytest.mark.parametrize("rid", ["test.model", "test.collection"])
-async def test_reset_not_found_deletes(client, service, rid):
-    await subscribe(client, service, rid)
-    await service.publish_reset(resources=[rid])
-    await (await service.get_request(f"get.{rid}")).respond_error("system.notFound", "Not found")
-    assert await client.get_event() == {"event": f"{rid}.delete", "data": None}
-    assert await client.get_event() == {
+async def test_reset_not_found_deletes(mem_client, mem_service, rid):
+    await subscribe(mem_client, mem_service, rid)
+    await mem_service.publish_reset(resources=[rid])
+    await (await mem_service.get_request(f"get.{rid}")).respond_error("system.notFound", "Not found")
+    assert await mem_client.get_event() == {"event": f"{rid}.delete", "data": None}
+    assert await mem_client.get_event() == {
         "event": f"{rid}.unsubscribe",
         "data": {"reason": {"code": "system.deleted", "message": "Deleted"}},
     }
@@ -77,75 +78,81 @@ async def test_reset_not_found_deletes(client, service, rid):
         ("test.model", None),
     ],
 )
-async def test_reset_error_keeps_cache(client, connect, service, rid, response):
-    await subscribe(client, service, rid)
-    await service.publish_reset(resources=[rid])
-    req = await service.get_request(f"get.{rid}")
+async def test_reset_error_keeps_cache(mem_client, mem_connect, mem_service, rid, response):
+    await subscribe(mem_client, mem_service, rid)
+    await mem_service.publish_reset(resources=[rid])
+    req = await mem_service.get_request(f"get.{rid}")
     if response is not None:
         await req.respond(response)
-    await client.assert_no_message(1.7 if response is None else 0.15)
-    other = await connect()
+    await mem_client.assert_no_message(REQUEST_TIMEOUT * 1.2 if response is None else None)
+    other = await mem_connect()
     pending = other.send(f"subscribe.{rid}")
-    await (await service.get_request(f"access.{rid}")).respond_access(get=True)
+    await (await mem_service.get_request(f"access.{rid}")).respond_access(get=True)
     kind = "models" if rid == "test.model" else "collections"
     assert await pending.result() == {kind: {rid: value(rid)}}
 
 
-async def test_events_during_reset_get_are_dropped_and_fetched_again(client, service):
-    await subscribe(client, service, "test.model")
-    await service.publish_reset(resources=["test.model"])
-    req = await service.get_request("get.test.model")
-    await service.publish_change("test.model", {"string": "during"})
+async def test_events_during_reset_get_are_dropped_and_fetched_again(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.model")
+    await mem_service.publish_reset(resources=["test.model"])
+    req = await mem_service.get_request("get.test.model")
+    await mem_service.publish_change("test.model", {"string": "during"})
     await req.respond_model({**value("test.model"), "string": "after"})
-    assert await client.get_event() == {"event": "test.model.change", "data": {"values": {"string": "after"}}}
-    await (await service.get_request("get.test.model")).respond_model(
+    assert await mem_client.get_event() == {
+        "event": "test.model.change",
+        "data": {"values": {"string": "after"}},
+    }
+    await (await mem_service.get_request("get.test.model")).respond_model(
         {**value("test.model"), "string": "after"}
     )
-    await service.assert_no_request()
-    await client.assert_no_message()
+    await mem_service.assert_no_request()
+    await mem_client.assert_no_message()
 
 
-async def test_event_from_another_instance_during_reset_get_reaches_clients_once(client, service):
+async def test_event_from_another_instance_during_reset_get_reaches_clients_once(mem_client, mem_service):
     """One instance commits and sends add; another answered the reset get from the state before."""
     rid = "test.collection"
     before, after = value(rid), [*value(rid), "row"]
-    await subscribe(client, service, rid)
-    await service.publish_reset(resources=[rid])
-    stale = await service.get_request(f"get.{rid}")
-    await service.publish_add(rid, "row", len(before))
+    await subscribe(mem_client, mem_service, rid)
+    await mem_service.publish_reset(resources=[rid])
+    stale = await mem_service.get_request(f"get.{rid}")
+    await mem_service.publish_add(rid, "row", len(before))
     await stale.respond_collection(before)
-    await (await service.get_request(f"get.{rid}")).respond_collection(after)
-    assert await client.get_event() == {"event": f"{rid}.add", "data": {"idx": len(before), "value": "row"}}
-    await service.assert_no_request()
-    await client.assert_no_message()
+    await (await mem_service.get_request(f"get.{rid}")).respond_collection(after)
+    assert await mem_client.get_event() == {
+        "event": f"{rid}.add",
+        "data": {"idx": len(before), "value": "row"},
+    }
+    await mem_service.assert_no_request()
+    await mem_client.assert_no_message()
 
 
-async def test_refetching_is_bounded_while_events_keep_coming(client, service):
+async def test_refetching_is_bounded_while_events_keep_coming(mem_client, mem_service):
     rid = "test.collection"
-    await subscribe(client, service, rid)
-    await service.publish_reset(resources=[rid])
+    await subscribe(mem_client, mem_service, rid)
+    await mem_service.publish_reset(resources=[rid])
     collection = value(rid)
     for n in range(REFETCHES + 1):
-        req = await service.get_request(f"get.{rid}")
-        await service.publish_add(rid, n, len(collection))
+        req = await mem_service.get_request(f"get.{rid}")
+        await mem_service.publish_add(rid, n, len(collection))
         await req.respond_collection(collection)
-    await service.assert_no_request()
-    await client.assert_no_message()
+    await mem_service.assert_no_request()
+    await mem_client.assert_no_message()
 
 
-async def test_reset_of_uncached_resource_sends_nothing(client, service):
-    await service.publish_reset(resources=["test.>"])
-    await service.assert_no_request()
+async def test_reset_of_uncached_resource_sends_nothing(mem_client, mem_service):
+    await mem_service.publish_reset(resources=["test.>"])
+    await mem_service.assert_no_request()
 
 
-async def test_reset_brings_new_references(client, service):
-    await subscribe(client, service, "test.model")
-    await service.publish_reset(resources=["test.model"])
-    await (await service.get_request("get.test.model")).respond_model(
+async def test_reset_brings_new_references(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.model")
+    await mem_service.publish_reset(resources=["test.model"])
+    await (await mem_service.get_request("get.test.model")).respond_model(
         {**value("test.model"), "ref": {"rid": "test.collection"}}
     )
-    await respond_get(await service.get_request("get.test.collection"))
-    assert await client.get_event() == {
+    await respond_get(await mem_service.get_request("get.test.collection"))
+    assert await mem_client.get_event() == {
         "event": "test.model.change",
         "data": {
             "values": {"ref": {"rid": "test.collection"}},
@@ -154,20 +161,20 @@ async def test_reset_brings_new_references(client, service):
     }
 
 
-async def test_access_reset_rechecks_direct_subscriptions(client, service):
-    await subscribe(client, service, "test.model.parent", "test.model")
-    await subscribe(client, service, "test.collection")
-    await service.publish_reset(access=["test.>"])
-    reqs = await service.get_requests(2)
+async def test_access_reset_rechecks_direct_subscriptions(mem_client, mem_service):
+    await subscribe(mem_client, mem_service, "test.model.parent", "test.model")
+    await subscribe(mem_client, mem_service, "test.collection")
+    await mem_service.publish_reset(access=["test.>"])
+    reqs = await mem_service.get_requests(2)
     await reqs.get("access.test.model.parent").respond_access(get=True)
     await reqs.get("access.test.collection").respond_access(get=False)
-    assert await client.get_event() == {
+    assert await mem_client.get_event() == {
         "event": "test.collection.unsubscribe",
         "data": {"reason": ACCESS_DENIED},
     }
-    await service.assert_no_request()
-    await service.publish_event("test.model.parent", "custom", {"a": 1})
-    assert (await client.get_event())["event"] == "test.model.parent.custom"
+    await mem_service.assert_no_request()
+    await mem_service.publish_event("test.model.parent", "custom", {"a": 1})
+    assert (await mem_client.get_event())["event"] == "test.model.parent.custom"
 
 
 async def test_reset_throttle_limits_parallel_gets(start_gateway, service, connect):
