@@ -8,6 +8,8 @@
 A directory's ``conftest.py`` may override a name for its tests (``tests/bridge`` has its own ``service``;
 ``tests/gateway`` has ``gateway``, ``client`` and ``connect``). The harness's fixtures of those three names
 stay out of the plugin: ``client`` would hide pytest-django's. Helpers are imported by path.
+``tests/gateway/conftest.py`` also has the ``mem_`` fixtures of the in-process kit
+(:mod:`tests.gateway.inprocess`).
 """
 
 from __future__ import annotations
