@@ -8,7 +8,7 @@ by its fixture names:
 - ``mem_gateway``: a :class:`~res_gateway.gateway.Gateway` on a :class:`~res_gateway.mq.memory.MemoryClient`,
   in the test's event loop, configured with ``mem_config`` (a fixture a module may override).
 - ``mem_service``: a :class:`~tests.harness.Service` on the broker.
-- ``mem_connect``, ``mem_client``: :class:`~tests.harness.Client` objects driving a
+- ``mem_connect``, ``mem_client``, ``mem_legacy_client``: :class:`~tests.harness.Client` objects driving a
   :class:`~res_gateway.connection.Connection` through :class:`InProcessSocket`.
 """
 
