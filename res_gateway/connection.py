@@ -25,7 +25,6 @@ from res_protocol import InvalidValue
 from res_protocol.codec import decode_token_event
 from res_protocol.version import LATEST
 
-from . import mq
 from .client_requests import ClientRequests
 from .conf import gateway_settings
 from .limits import ConnectionLimits
@@ -74,7 +73,6 @@ class Connection(ClientRequests):
         self._pending = None
         self._writer: asyncio.Task[None] | None = None
         self._tasks = set()
-        self._conn_sub: mq.Subscription | None = None
         throttle = gateway_settings.reference_throttle
         self.load_limit = asyncio.Semaphore(throttle) if throttle else None
         self.limits = ConnectionLimits.from_settings()
@@ -82,12 +80,11 @@ class Connection(ClientRequests):
     # --- lifecycle ----------------------------------------------------------------------------------
 
     async def open(self) -> Connection:
-        """Register with the gateway and listen to ``conn.<cid>.*``."""
+        """Register with the gateway, which hands it the ``conn.<cid>.*`` events."""
         await self.gateway.ready()
         if self._send is not None:
             self._out = deque()
             self._out_limit = gateway_settings.send_queue_size
-        self._conn_sub = await self.gateway.mq.subscribe(f"conn.{self.cid}.*", self._on_conn_message)
         self.gateway.connections[self.cid] = self
         return self
 
@@ -102,8 +99,6 @@ class Connection(ClientRequests):
         for sub in self.subs.values():
             sub.dispose()
         self.subs.clear()
-        if self._conn_sub is not None:
-            await self._conn_sub.unsubscribe()
         if self._writer is not None:
             self._writer.cancel()
 
@@ -115,8 +110,9 @@ class Connection(ClientRequests):
 
     # --- tokens -------------------------------------------------------------------------------------
 
-    def _on_conn_message(self, subject: str, payload: bytes) -> None:
-        if not subject.endswith(".token"):
+    def on_connection_event(self, event: str, payload: bytes) -> None:
+        """A ``conn.<cid>.<event>`` event: ``token`` sets the token, any other is ignored."""
+        if event != "token":
             return
         try:
             token, tid = decode_token_event(payload)

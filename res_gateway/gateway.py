@@ -21,7 +21,7 @@ logger = logging.getLogger("res_gateway")
 
 
 class Gateway:
-    """Owns the messaging client and the cache, and handles ``system.*`` events."""
+    """Owns the messaging client and the cache, and handles ``system.*`` and ``conn.*.*`` events."""
 
     def __init__(self, mq: MQClient) -> None:
         self.mq = mq
@@ -35,6 +35,7 @@ class Gateway:
         self.write_batch = WriteBatch()
         self.inspector = Inspector(self)
         self._system: Subscription | None = None
+        self._connection_events: Subscription | None = None
         self._starting: asyncio.Task[None] | None = None
         #: Set when :meth:`stop` begins, and kept: new connections are refused as the service unavailable.
         self.stopping = False
@@ -49,6 +50,8 @@ class Gateway:
         self.mq.on_reconnect = self._reconnected
         await self.mq.connect()
         self._system = await self.mq.subscribe("system.*", self._on_system)
+        # One subscription for every connection's events, as resgate's one per connection would receive.
+        self._connection_events = await self.mq.subscribe("conn.*.*", self._on_connection_event)
         await self.inspector.serve()
         logger.info("gateway connected to NATS at %s", gateway_settings.nats_url)
 
@@ -84,6 +87,13 @@ class Gateway:
                 self.token_reset(decode_token_reset(payload))
         except InvalidValue as e:
             logger.error("invalid %s event: %s", subject, e)
+
+    def _on_connection_event(self, subject: str, payload: bytes) -> None:
+        """``conn.<cid>.<event>`` to the connection ``cid``, if it is one of this gateway's."""
+        _, cid, event = subject.split(".", 2)
+        conn = self.connections.get(cid)
+        if conn is not None:
+            conn.on_connection_event(event, payload)
 
     def system_reset(self, event: SystemReset) -> None:
         if event.resources:

@@ -202,6 +202,19 @@ async def test_token_reset_reaches_every_connection_with_the_tid(mem_connect, me
     await mem_service.assert_no_request()
 
 
+async def test_token_event_reaches_its_connection_alone(mem_connect, mem_service):
+    clients = [await mem_connect() for _ in range(2)]
+    for client, token in zip(clients, ["a", "b"], strict=True):
+        await set_token(client, mem_service, token)
+    await mem_service.publish_token("0" * 20, "nobody's")  # a cid no connection has
+    for client, token in zip(clients, ["a", "b"], strict=True):
+        pending = client.send("call.test.model.method")
+        access = await mem_service.get_request("access.test.model")
+        assert access.data["token"] == token
+        await access.respond_access(call="")
+        await pending.error("system.accessDenied")
+
+
 async def test_meta_is_ignored_for_websocket_clients(mem_client, mem_service):
     pending = mem_client.send("call.test.model.method")
     await (await mem_service.get_request("access.test.model")).respond_access(call="*")
