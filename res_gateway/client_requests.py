@@ -16,6 +16,7 @@ from .limits import ConnectionLimits
 from .metrics import metrics
 from .output import NO_RESULT, trace
 from .service_client import ServiceReply
+from .subscription import Subscription
 from .subscription_graph import SubscriptionGraph
 
 logger = logging.getLogger("res_gateway.connection")
@@ -130,66 +131,7 @@ class ClientRequests(SubscriptionGraph):
         resources the client lacks, done at once when the access and the resources are cached."""
         sub = self.subscription(rid)
         self._add_direct(sub)
-        outcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        dropped = False
-
-        def drop() -> None:
-            nonlocal dropped
-            if not dropped:
-                dropped = True
-                self._drop_direct(sub)
-
-        def fail(error: BaseException) -> None:
-            drop()
-            if not outcome.done():
-                outcome.set_exception(error)
-
-        def granted(access: Access) -> None:
-            """Access first (sent in parallel with the get), then the get's own error, then references."""
-            if outcome.done():
-                return
-            try:
-                if not access.get:
-                    raise errors.ACCESS_DENIED()
-                waiting = sub if sub.loading is not None else None
-                if waiting is None:
-                    if sub.error is not None:
-                        raise sub.error()
-                    waiting = self.loading_reachable([sub])
-                if waiting is not None:
-                    assert waiting.loading is not None
-                    waiting.loading.add_done_callback(lambda _: granted(access))
-                    return
-                result = self.resource_set([sub])
-            except Exception as e:
-                fail(e)
-                return
-            if not keep:
-                drop()
-            outcome.set_result(result)
-
-        def replied(request: asyncio.Future[Access]) -> None:
-            error = request.exception()
-            if error is not None:
-                fail(error)
-            else:
-                granted(request.result())
-
-        def cancelled(outcome: asyncio.Future[dict[str, Any]]) -> None:
-            if outcome.cancelled():  # its awaiter was cancelled: the subscription is not kept
-                drop()
-
-        outcome.add_done_callback(cancelled)
-        try:
-            access = sub.cached_access()
-        except ResError as e:
-            fail(e)
-            return outcome
-        if access is not None:
-            granted(access)
-        else:
-            sub.access_request().add_done_callback(replied)
-        return outcome
+        return _Subscribing(self, sub, keep).outcome
 
     async def _subscribe(self, rid: str) -> dict[str, Any]:
         return await self._subscribing(rid)
@@ -254,3 +196,77 @@ class ClientRequests(SubscriptionGraph):
         except ResError as e:
             return {"rid": rid, "errors": {rid: e.to_dict()}}
         return {"rid": rid, **result}
+
+
+class _Subscribing:
+    """One direct subscription being answered: the future of the resources the client lacks, completed by
+    callbacks (access first, sent in parallel with the get; then the get's own error; then references)."""
+
+    __slots__ = ("access", "conn", "dropped", "keep", "outcome", "sub")
+
+    def __init__(self, conn: ClientRequests, sub: Subscription, keep: bool) -> None:
+        self.conn, self.sub, self.keep = conn, sub, keep
+        self.dropped = False
+        self.access: Access | None = None
+        self.outcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.outcome.add_done_callback(self._cancelled)
+        try:
+            access = sub.cached_access()
+        except ResError as e:
+            self._fail(e)
+            return
+        if access is not None:
+            self._granted(access)
+        else:
+            sub.access_request().add_done_callback(self._replied)
+
+    def _drop(self) -> None:
+        if not self.dropped:
+            self.dropped = True
+            self.conn._drop_direct(self.sub)
+
+    def _fail(self, error: BaseException) -> None:
+        self._drop()
+        if not self.outcome.done():
+            self.outcome.set_exception(error)
+
+    def _replied(self, request: asyncio.Future[Access]) -> None:
+        error = request.exception()
+        if error is not None:
+            self._fail(error)
+        else:
+            self._granted(request.result())
+
+    def _granted(self, access: Access) -> None:
+        outcome, sub = self.outcome, self.sub
+        if outcome.done():
+            return
+        try:
+            if not access.get:
+                raise errors.ACCESS_DENIED()
+            waiting = sub if sub.loading is not None else None
+            if waiting is None:
+                if sub.error is not None:
+                    raise sub.error()
+                waiting = self.conn.loading_reachable([sub])
+            if waiting is not None:
+                assert waiting.loading is not None
+                self.access = access
+                waiting.loading.add_done_callback(self._loaded)
+                return
+            result = self.conn.resource_set([sub])
+        except Exception as e:
+            self._fail(e)
+            return
+        if not self.keep:
+            self._drop()
+        outcome.set_result(result)
+
+    def _loaded(self, _: object) -> None:
+        """A resource being loaded is in: look again, with the access granted."""
+        assert self.access is not None
+        self._granted(self.access)
+
+    def _cancelled(self, outcome: asyncio.Future[dict[str, Any]]) -> None:
+        if outcome.cancelled():  # its awaiter was cancelled: the subscription is not kept
+            self._drop()
