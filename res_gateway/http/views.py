@@ -116,8 +116,8 @@ def cached_tree(rid: str) -> ResourceTree | None:
     return tree
 
 
-#: The latest response to a cached read, with the tree it shows, by what else shapes it (``read_response``).
-_reads: dict[tuple[Any, ...], tuple[list[tuple[str, Resource]], HttpResponse]] = {}
+#: The latest response to a cached read, with the tree it shows, by what else shapes it (``read_messages``).
+_reads: dict[tuple[Any, ...], tuple[list[tuple[str, Resource]], AsgiMessages]] = {}
 
 
 def same_tree(resources: list[tuple[str, Resource]], tree: ResourceTree) -> bool:
@@ -150,11 +150,17 @@ def mounted_at(urlconf: str, api_path: str) -> bool:
     return getattr(match.func, "view_class", None) is ResourceView and match.kwargs.get("path") == "x"
 
 
-async def send_response(response: HttpResponse, send: Any) -> None:
-    """An API response (no cookies, no streaming) straight to ASGI, as Django's handler sends it."""
+#: An API response as the two ASGI messages that send it.
+AsgiMessages = tuple[dict[str, Any], dict[str, Any]]
+
+
+def asgi_messages(response: HttpResponse) -> AsgiMessages:
+    """An API response (no cookies, no streaming) as Django's handler sends it to ASGI."""
     headers = [(key.encode("ascii"), value.encode("latin-1")) for key, value in response.items()]
-    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": response.content})
+    return (
+        {"type": "http.response.start", "status": response.status_code, "headers": headers},
+        {"type": "http.response.body", "body": response.content},
+    )
 
 
 class ResourceView(APIView):
@@ -209,14 +215,15 @@ class ResourceView(APIView):
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
         conn = Connection(gateway)
         try:
-            response = view.read_response(await view.read_cached(conn, tree))
+            start, body = view.read_messages(await view.read_cached(conn, tree))
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, path)
-            response = view.error_response(errors.INTERNAL_ERROR, {})
+            start, body = asgi_messages(view.error_response(errors.INTERNAL_ERROR, {}))
         finally:
             gateway.cache.release(held)
             await conn.close()
-        await send_response(response, send)
+        await send(start)  # ASGI servers read the messages and keep nothing of them
+        await send(body)
         return True
 
     # DRF's hints know a synchronous dispatch alone; Django awaits an async view's (View.view_is_async).
@@ -415,22 +422,22 @@ class ResourceView(APIView):
 
     # --- responses -----------------------------------------------------------------------------------
 
-    def read_response(self, outcome: Outcome) -> HttpResponse:
+    def read_messages(self, outcome: Outcome) -> AsgiMessages:
         """The response to a cached read: built once for a tree read again unchanged, with no meta, by
-        the same method with the same CORS headers (the response is only read when sent)."""
+        the same method with the same CORS headers (the messages are only read when sent)."""
         content, meta = outcome.content, outcome.meta
         if outcome.error is not None or meta.status is not None or meta.header:
-            return self.outcome_response(outcome, Meta())
+            return asgi_messages(self.outcome_response(outcome, Meta()))
         cors_header = tuple((key, tuple(values)) for key, values in self.cors_header.items())
         key = (self.rid, self.method, self.prefix, gateway_settings.api_encoding, cors_header)
         kept = _reads.get(key)
         if kept is not None and same_tree(kept[0], content):
             return kept[1]
-        response = self.outcome_response(outcome, Meta())
+        messages = asgi_messages(self.outcome_response(outcome, Meta()))
         if len(_reads) >= READS_KEPT:
             del _reads[next(iter(_reads))]
-        _reads[key] = (list(content.resources.items()), response)
-        return response
+        _reads[key] = (list(content.resources.items()), messages)
+        return messages
 
     def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponse:
         meta = auth_meta.merge(outcome.meta).validated()
