@@ -24,9 +24,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from res_gateway.conf import gateway_settings
-from res_gateway.connection import Connection, Resource, ResourceTree, ServiceReply
-from res_gateway.gateway import get_gateway
+from res_gateway.connection import Connection, Resource, ResourceTree, ServiceReply, new_cid
+from res_gateway.gateway import Gateway, get_gateway
 from res_gateway.metrics import metrics
+from res_gateway.service_client import ServiceClient
 from res_gateway.subscription import references
 from res_gateway.web.cors import cors, preflight_headers
 from res_gateway.web.meta import Header, Meta, merge_header
@@ -114,6 +115,14 @@ def cached_tree(rid: str) -> ResourceTree | None:
         tree.resources[key] = Resource(rs.kind, rs.value)
         todo.extend(references(rs.kind, rs.value))
     return tree
+
+
+class CachedRead(ServiceClient):
+    """A cached read's access request, with a cid of its own and no token as a temporary connection's,
+    without making one (a connection is made only to load what the cache lacks)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway, self.cid, self.token = gateway, new_cid(), None
 
 
 #: The latest response to a cached read, with the tree it shows, by what else shapes it (``read_messages``).
@@ -213,15 +222,13 @@ class ResourceView(APIView):
         view.cors_header = {key: [value] for key, value in common.headers.items()}
         metrics.http_request(view.method)
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
-        conn = Connection(gateway)
         try:
-            start, body = view.read_messages(await view.read_cached(conn, tree))
+            start, body = view.read_messages(await view.read_cached(CachedRead(gateway), tree))
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, path)
             start, body = asgi_messages(view.error_response(errors.INTERNAL_ERROR, {}))
         finally:
             gateway.cache.release(held)
-            await conn.close()
         await send(start)  # ASGI servers read the messages and keep nothing of them
         await send(body)
         return True
@@ -356,7 +363,7 @@ class ResourceView(APIView):
         return self.outcome_response(outcome, auth_meta)
 
     async def check_access(
-        self, conn: Connection, rid: str, allows: Callable[[Access], bool]
+        self, conn: ServiceClient, rid: str, allows: Callable[[Access], bool]
     ) -> tuple[Meta, Outcome | None]:
         """The access request (``isHttp``): its meta, and the outcome that ends the request if it does."""
         reply = await _reply(conn.access(rid, is_http=True))
@@ -386,19 +393,22 @@ class ResourceView(APIView):
             if not loading.done():
                 _quiet_cancel(loading)
 
-    async def read_cached(self, conn: Connection, tree: ResourceTree) -> Outcome:
+    async def read_cached(self, reader: CachedRead, tree: ResourceTree) -> Outcome:
         """Access, then the tree as the cache holds it once the reply and the events sent before it are in
         (``tree``, taken before the access request, if nothing in it changed meanwhile)."""
         rid = tree.rid
-        meta, denied = await self.check_access(conn, rid, lambda access: access.get)
+        meta, denied = await self.check_access(reader, rid, lambda access: access.get)
         if denied is not None:
             return denied
         current = tree if still_cached(tree) else cached_tree(rid)
-        if current is None:  # it changed meanwhile to reference what is not cached
+        if current is None:  # it changed meanwhile to reference what is not cached: load it
+            conn = Connection(reader.gateway)
             try:
                 current = await conn.load(rid)
             except ResError as e:
                 return Outcome(error=e, meta=meta)
+            finally:
+                await conn.close()
         return Outcome(content=current, meta=meta)
 
     async def invoke(self, conn: Connection, rid: str, method: str, params: Any) -> Outcome:

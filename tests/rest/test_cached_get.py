@@ -138,3 +138,21 @@ async def test_events_sent_before_the_access_reply_are_in_the_read(http, service
     body = (await client.get(path)).json()
     assert body["child"]["model"]["n"] == 3
     assert body["extra"] == {"href": path + "/new", "model": {"fresh": True}}
+
+
+async def test_each_cached_read_asks_access_as_a_fresh_connection(http, service):
+    path = tree(service, Counter(), {"result": {"get": True}})
+    name = path.removeprefix("/api/").replace("/", ".")
+    asked: list[dict[str, Any]] = []
+
+    async def grant(req: Any) -> None:
+        asked.append(req.data)
+        await req.respond({"result": {"get": True}})
+
+    service.auto(f"access.{name}", grant)
+    client = http(**CACHED)
+    for _ in range(3):
+        assert (await client.get(path)).status_code == 200
+    assert [data["token"] for data in asked] == [None] * 3
+    assert [data["isHttp"] for data in asked] == [True] * 3
+    assert len({data["cid"] for data in asked}) == 3
