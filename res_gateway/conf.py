@@ -339,9 +339,13 @@ class _LazySettings(_Settings):
         pass
 
     def __getattr__(self, name: str) -> Any:
+        return getattr(self._settings or self.current(), name)
+
+    def current(self) -> GatewaySettings:
+        """The settings in force: for a hot path reading several, each read then costs no lookup."""
         if self._settings is None:
             self._settings = GatewaySettings.from_config(getattr(settings, "RES_GATEWAY", {}))
-        return getattr(self._settings, name)
+        return self._settings
 
     def configure(self, config: dict[str, Any]) -> GatewaySettings:
         """Replace the settings (used by ``rungateway`` after merging flags and config file)."""

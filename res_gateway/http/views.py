@@ -193,7 +193,7 @@ class ResourceView(APIView):
         must answer (header auth, a browser's page, a path naming no RID, a CORS refusal, anything not
         cached, a ``{cid}`` RID, the gateway not connected).
         """
-        config = gateway_settings
+        config = gateway_settings.current()
         raw = scope.get("raw_path")
         if scope["method"] not in ("GET", "HEAD") or config.header_auth is not None or scope.get("root_path"):
             return False
