@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,8 +92,9 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
             refs.pop(rid, None)
             self.collect_garbage()
 
-    async def wait_loaded(self, roots: Iterable[Subscription]) -> None:
-        """Wait until every subscription reachable from ``roots`` has loaded (or failed)."""
+    def _walk(self, roots: Iterable[Subscription], only_sent: bool = False) -> Iterator[Subscription]:
+        """Each subscription reachable from ``roots`` once; its references are read only after it is yielded,
+        so a caller may wait for it to load first. With ``only_sent``, only through subscriptions sent."""
         seen: set[str] = set()
         todo = list(roots)
         while todo:
@@ -101,35 +102,21 @@ class SubscriptionGraph(ServiceClient, OutputQueue):
             if sub.rid in seen:
                 continue
             seen.add(sub.rid)
+            yield sub
+            if not only_sent or sub.sent:
+                todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
+
+    async def wait_loaded(self, roots: Iterable[Subscription]) -> None:
+        """Wait until every subscription reachable from ``roots`` has loaded (or failed)."""
+        for sub in self._walk(roots):
             await sub.loaded()
-            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
 
     def loading_reachable(self, roots: Iterable[Subscription]) -> Subscription | None:
         """A subscription reachable from ``roots`` that is still loading, if any."""
-        seen: set[str] = set()
-        todo = list(roots)
-        while todo:
-            sub = todo.pop()
-            if sub.rid in seen:
-                continue
-            if sub.loading is not None:
-                return sub
-            seen.add(sub.rid)
-            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
-        return None
+        return next((sub for sub in self._walk(roots) if sub.loading is not None), None)
 
     def _reachable(self, roots: Iterable[Subscription], only_sent: bool = False) -> set[str]:
-        seen: set[str] = set()
-        todo = list(roots)
-        while todo:
-            sub = todo.pop()
-            if sub.rid in seen:
-                continue
-            seen.add(sub.rid)
-            if only_sent and not sub.sent:
-                continue
-            todo.extend(self.subs[r] for r in sub.refs if r in self.subs and r not in seen)
-        return seen
+        return {sub.rid for sub in self._walk(roots, only_sent)}
 
     def collect_garbage(self) -> None:
         """Dispose of what nothing holds (cycles included); forget "sent" where nothing sent holds it."""
