@@ -442,22 +442,24 @@ async def test_a_nats_outage_during_writes_delays_the_events_in_order():
         server.stop()
 
 
+def save_titles(book: Book, first: int, last: int) -> None:
+    """Save ``book`` once per title, ``v<first>`` to ``v<last>``."""
+    for i in range(first, last + 1):
+        book.title = f"v{i}"
+        book.save()
+
+
 async def test_several_relays_send_each_row_once_in_order(nats_url, nc, record, settings):
     settings.RES_BRIDGE = {**settings.RES_BRIDGE, "RELAY_BATCH_SIZE": 5}  # many passes, contended
     changes = await record("event.library.book.*.change")
     book = await db(Book.objects.create)(title="v0", author="X")
 
-    def save(first: int, last: int) -> None:
-        for i in range(first, last + 1):
-            book.title = f"v{i}"
-            book.save()
-
-    await db(save)(1, 100)  # a backlog, then relays all at once, while more is written
+    await db(save_titles)(book, 1, 100)  # a backlog, then relays all at once, while more is written
     clients = [await nats.connect(nats_url) for _ in range(3)]
     relays = [Relay(client) for client in clients]
     try:
         await asyncio.gather(*(relay.start() for relay in relays))
-        await db(save)(101, 150)
+        await db(save_titles)(book, 101, 150)
         assert await changes.wait(150) == [
             (f"event.library.book.{book.pk}.change", {"values": {"title": f"v{i}"}}) for i in range(1, 151)
         ]
@@ -479,16 +481,11 @@ async def test_commits_wake_the_relay_without_its_poll(nc, record, monkeypatch):
     changes = await record("event.library.book.*.change")
     book = await db(Book.objects.create)(title="v0", author="X")
 
-    def save(first: int, last: int) -> None:
-        for i in range(first, last + 1):
-            book.title = f"v{i}"
-            book.save()
-
     relay = Relay(nc)
     await relay.start()
     try:
         for burst in range(3):
-            await db(save)(burst * 20 + 1, burst * 20 + 20)
+            await db(save_titles)(book, burst * 20 + 1, burst * 20 + 20)
             assert await changes.wait((burst + 1) * 20) == [
                 (f"event.library.book.{book.pk}.change", {"values": {"title": f"v{i}"}})
                 for i in range(1, (burst + 1) * 20 + 1)
