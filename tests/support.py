@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -155,3 +157,50 @@ async def nats_round_trip(nc: Any, seconds: float = 5.0) -> None:
     sub = await nc.subscribe(inbox, max_msgs=1)
     await nc.publish(inbox, b"")
     await sub.next_msg(timeout=seconds)
+
+
+class NatsProxy:
+    """A TCP proxy to a NATS server that can hold back what the server sends (clients then wait for
+    confirmations while the server has all they sent) and cut every connection."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
+        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    def hold(self) -> None:
+        self.flowing.clear()
+
+    def cut(self) -> None:
+        """Close every connection; new ones flow."""
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+        self.flowing.set()
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()  # type: ignore[union-attr]
+
+    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, server_writer]
+        await asyncio.gather(
+            self._pipe(reader, server_writer, None), self._pipe(server_reader, writer, self.flowing)
+        )
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: asyncio.Event | None):
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if gate is not None:
+                    await gate.wait()
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()

@@ -8,7 +8,6 @@ tested against a NATS outage, a lost database connection, rows deleted behind it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import sqlite3
@@ -30,7 +29,7 @@ from res_bridge.relay import Relay, outgoing
 from res_bridge.service import Service
 from res_protocol import dumps, loads
 from tests.bridge.conftest import Recorder, db
-from tests.support import NatsServer, free_port, manage
+from tests.support import NatsProxy, NatsServer, free_port, manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,56 +228,9 @@ async def test_a_process_killed_right_after_its_commit_loses_nothing(service, ev
 # -- nothing twice: rows that may have gone out go out as resets --------------------------------------
 
 
-class Proxy:
-    """A TCP proxy to a NATS server that can hold back what the server sends (clients then wait for
-    confirmations while the server has all they sent) and cut every connection."""
-
-    def __init__(self, port: int) -> None:
-        self.target = port
-        self.flowing = asyncio.Event()
-        self.flowing.set()
-        self.writers: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
-        return f"nats://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    def hold(self) -> None:
-        self.flowing.clear()
-
-    def cut(self) -> None:
-        """Close every connection; new ones flow."""
-        for writer in self.writers:
-            writer.transport.abort()
-        self.writers.clear()
-        self.flowing.set()
-
-    async def stop(self) -> None:
-        self.cut()
-        self.server.close()  # type: ignore[union-attr]
-
-    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target)
-        self.writers += [writer, server_writer]
-        await asyncio.gather(
-            self._pipe(reader, server_writer, None), self._pipe(server_reader, writer, self.flowing)
-        )
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: asyncio.Event | None):
-        with contextlib.suppress(OSError):
-            while data := await reader.read(65536):
-                if gate is not None:
-                    await gate.wait()
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
-
-
 @pytest.fixture
 async def proxy(nats_url):
-    proxy = Proxy(int(nats_url.rsplit(":", 1)[1]))
+    proxy = NatsProxy(int(nats_url.rsplit(":", 1)[1]))
     yield proxy
     await proxy.stop()
 

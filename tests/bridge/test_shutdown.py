@@ -10,7 +10,7 @@ import pytest
 
 from res_bridge.publisher import Publisher
 from res_bridge.service import Service
-from tests.support import NatsServer, Process, manage
+from tests.support import NatsProxy, NatsServer, Process, manage
 
 
 async def _wait_for_output(process: Process, text: str) -> None:
@@ -80,6 +80,23 @@ def test_a_process_publishing_while_nats_is_down_exits_cleanly(tmp_path):
     assert "Traceback" not in output
     # Depending on when the client notices the lost server, the messages are still buffered or unconfirmed.
     assert "RES messages not delivered: NATS" in output
+
+
+async def test_closing_the_publisher_while_nats_holds_back_its_answers_says_so(nats_url, caplog):
+    """Connected, but NATS confirms nothing in time: close gives up after its timeout and says so."""
+    proxy = NatsProxy(int(nats_url.rsplit(":", 1)[1]))
+    publisher = Publisher(nats_url=await proxy.start())
+    try:
+        publisher.publish("event.library.book.1.custom", {})
+        assert await asyncio.to_thread(publisher.flush, 5)
+        proxy.hold()
+        publisher.publish("event.library.book.1.custom", {})
+        await asyncio.to_thread(publisher.close, 0.5)
+    finally:
+        await proxy.stop()
+    problems = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert problems == []
+    assert "1 RES messages not delivered: NATS did not confirm them" in caplog.text
 
 
 def test_closing_the_publisher_while_nats_is_down_is_clean(caplog):
