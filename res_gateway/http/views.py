@@ -159,6 +159,20 @@ def mounted_at(urlconf: str, api_path: str) -> bool:
     return getattr(match.func, "view_class", None) is ResourceView and match.kwargs.get("path") == "x"
 
 
+@lru_cache(maxsize=1024)
+def cached_read_rid(raw_path: bytes, query_string: bytes, api_path: str) -> str | None:
+    """The RID a cached read's raw path and query name (clients read the same few again and again);
+    None when the path names none, ends in ``/``, or the query is not UTF-8."""
+    try:
+        query = query_string.decode()
+    except UnicodeDecodeError:
+        return None
+    path = request_path(raw_path.decode("latin-1"))
+    if path is None or path.endswith("/"):
+        return None
+    return path_to_rid(path, query, api_path)
+
+
 #: An API response as the two ASGI messages that send it.
 AsgiMessages = tuple[dict[str, Any], dict[str, Any]]
 
@@ -203,14 +217,9 @@ class ResourceView(APIView):
         if config.browsable_api and wants_html(",".join(header.get("Accept", []))):
             return False
         common = cors(header.get("Origin", [None])[0], config.allow_origin, credentials=False)
-        try:
-            query = scope["query_string"].decode()
-        except UnicodeDecodeError:
+        if not common.allowed:
             return False
-        path = request_path(raw.decode("latin-1"))
-        if not common.allowed or path is None or path.endswith("/"):
-            return False
-        rid = path_to_rid(path, query, config.api_path)
+        rid = cached_read_rid(raw, scope["query_string"], config.api_path)
         gateway = get_gateway()
         if rid is None or gateway.stopping or not gateway.mq.connected:
             return False
@@ -225,7 +234,7 @@ class ResourceView(APIView):
         try:
             start, body = view.read_messages(await view.read_cached(CachedRead(gateway), tree))
         except Exception:
-            logger.exception("HTTP API request failed: %s %s", view.method, path)
+            logger.exception("HTTP API request failed: %s %s", view.method, raw.decode("latin-1"))
             start, body = asgi_messages(view.error_response(errors.INTERNAL_ERROR, {}))
         finally:
             gateway.cache.release(held)
