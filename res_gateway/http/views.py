@@ -149,6 +149,25 @@ def still_cached(tree: ResourceTree) -> bool:
     return True
 
 
+#: The tree last read of each RID, read again while the cache holds it unchanged (``current_tree``).
+_trees: dict[str, ResourceTree] = {}
+
+
+def current_tree(rid: str) -> ResourceTree | None:
+    """:func:`cached_tree`, without walking the references again while nothing in the tree changed."""
+    tree = _trees.get(rid)
+    if tree is not None and still_cached(tree):
+        return tree
+    tree = cached_tree(rid)
+    if tree is None:
+        _trees.pop(rid, None)
+        return None
+    if rid not in _trees and len(_trees) >= READS_KEPT:
+        del _trees[next(iter(_trees))]
+    _trees[rid] = tree
+    return tree
+
+
 @lru_cache(maxsize=8)
 def mounted_at(urlconf: str, api_path: str) -> bool:
     """Whether the site's URLconf sends ``api_path`` to :class:`ResourceView` (as ``api_urls()`` does)."""
@@ -223,7 +242,7 @@ class ResourceView(APIView):
         gateway = get_gateway()
         if rid is None or gateway.stopping or not gateway.mq.connected:
             return False
-        tree = cached_tree(rid)
+        tree = current_tree(rid)
         if tree is None:
             return False
         view = cls()
