@@ -149,6 +149,25 @@ def still_cached(tree: ResourceTree) -> bool:
     return True
 
 
+#: The tree last read of each RID, read again while the cache holds it unchanged (``current_tree``).
+_trees: dict[str, ResourceTree] = {}
+
+
+def current_tree(rid: str) -> ResourceTree | None:
+    """:func:`cached_tree`, without walking the references again while nothing in the tree changed."""
+    tree = _trees.get(rid)
+    if tree is not None and still_cached(tree):
+        return tree
+    tree = cached_tree(rid)
+    if tree is None:
+        _trees.pop(rid, None)
+        return None
+    if rid not in _trees and len(_trees) >= READS_KEPT:
+        del _trees[next(iter(_trees))]
+    _trees[rid] = tree
+    return tree
+
+
 @lru_cache(maxsize=8)
 def mounted_at(urlconf: str, api_path: str) -> bool:
     """Whether the site's URLconf sends ``api_path`` to :class:`ResourceView` (as ``api_urls()`` does)."""
@@ -157,6 +176,20 @@ def mounted_at(urlconf: str, api_path: str) -> bool:
     except Resolver404:
         return False
     return getattr(match.func, "view_class", None) is ResourceView and match.kwargs.get("path") == "x"
+
+
+@lru_cache(maxsize=1024)
+def cached_read_rid(raw_path: bytes, query_string: bytes, api_path: str) -> str | None:
+    """The RID a cached read's raw path and query name (clients read the same few again and again);
+    None when the path names none, ends in ``/``, or the query is not UTF-8."""
+    try:
+        query = query_string.decode()
+    except UnicodeDecodeError:
+        return None
+    path = request_path(raw_path.decode("latin-1"))
+    if path is None or path.endswith("/"):
+        return None
+    return path_to_rid(path, query, api_path)
 
 
 #: An API response as the two ASGI messages that send it.
@@ -203,18 +236,13 @@ class ResourceView(APIView):
         if config.browsable_api and wants_html(",".join(header.get("Accept", []))):
             return False
         common = cors(header.get("Origin", [None])[0], config.allow_origin, credentials=False)
-        try:
-            query = scope["query_string"].decode()
-        except UnicodeDecodeError:
+        if not common.allowed:
             return False
-        path = request_path(raw.decode("latin-1"))
-        if not common.allowed or path is None or path.endswith("/"):
-            return False
-        rid = path_to_rid(path, query, config.api_path)
+        rid = cached_read_rid(raw, scope["query_string"], config.api_path)
         gateway = get_gateway()
         if rid is None or gateway.stopping or not gateway.mq.connected:
             return False
-        tree = cached_tree(rid)
+        tree = current_tree(rid)
         if tree is None:
             return False
         view = cls()
@@ -225,7 +253,7 @@ class ResourceView(APIView):
         try:
             start, body = view.read_messages(await view.read_cached(CachedRead(gateway), tree))
         except Exception:
-            logger.exception("HTTP API request failed: %s %s", view.method, path)
+            logger.exception("HTTP API request failed: %s %s", view.method, raw.decode("latin-1"))
             start, body = asgi_messages(view.error_response(errors.INTERNAL_ERROR, {}))
         finally:
             gateway.cache.release(held)
