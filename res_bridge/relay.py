@@ -8,9 +8,10 @@
 A pass claims the oldest rows (``RELAY_BATCH_SIZE``), turns them into messages (the events the signals
 attached, or :class:`res_bridge.events.Captured` for the rest), publishes them, waits until NATS has
 them (a message to the relay's own inbox, queued behind them, comes back), and only then deletes the
-rows. Several relays may run at once: on PostgreSQL a pass locks its rows (``FOR UPDATE SKIP LOCKED``) in
-a transaction that ends after the delete, and gives way when another relay holds older rows; on SQLite a
-pass marks its rows claimed in one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that
+rows. Several relays may run at once. On PostgreSQL a pass runs in a transaction that ends after the
+delete, holding an advisory lock that no other relay's pass may hold meanwhile (a relay that cannot take it
+leaves the pass to the one that has it) and locking its rows (``FOR UPDATE SKIP LOCKED``). On SQLite a pass
+marks its rows claimed in one statement, and a claim older than :data:`CLAIM_TIMEOUT` (a relay that
 died) is taken over.
 
 Nothing twice: before publishing, a pass commits an :class:`~res_bridge.models.OutboxAttempt` for each
@@ -63,6 +64,12 @@ GATHER = 0.002
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
 ATTEMPTS = OutboxAttempt._meta.db_table
+
+#: PostgreSQL: one relay's pass at a time (a transaction-level advisory lock: a dead relay's goes with its
+#: connection). Passes that overlapped could each claim rows between the other's and send them out of order.
+PG_PASS_LOCK = "SELECT pg_try_advisory_xact_lock(%s)"
+#: The advisory lock's key: "res_bridge" outbox relay.
+PG_PASS_LOCK_KEY = 0x7265735F6272
 
 #: PostgreSQL: lock the oldest rows no other relay holds, with the oldest id of all. It also sets what the
 #: transaction's delete needs: no marker of lost rows, and no wait for the disk at its commit.
@@ -234,6 +241,9 @@ class Relay:
         size = bridge_settings.RELAY_BATCH_SIZE
         if connection.vendor == "postgresql":
             with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                cursor.execute(PG_PASS_LOCK, [PG_PASS_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    return 0  # another relay is in a pass
                 cursor.execute(PG_CLAIM, [size])
                 rows = cursor.fetchall()
                 if not rows or rows[0][0] != rows[0][-1]:
