@@ -126,17 +126,7 @@ class CachedRead(ServiceClient):
 
 
 #: The latest response to a cached read, with the tree it shows, by what else shapes it (``read_messages``).
-_reads: dict[tuple[Any, ...], tuple[list[tuple[str, Resource]], AsgiMessages]] = {}
-
-
-def same_tree(resources: list[tuple[str, Resource]], tree: ResourceTree) -> bool:
-    """Whether ``tree`` holds the same resources, with the very same values (replaced, never changed)."""
-    if len(resources) != len(tree.resources):
-        return False
-    return all(
-        key == other_key and resource.value is other.value and resource.kind == other.kind
-        for (key, resource), (other_key, other) in zip(resources, tree.resources.items(), strict=True)
-    )
+_reads: dict[tuple[Any, ...], tuple[ResourceTree, AsgiMessages]] = {}
 
 
 def still_cached(tree: ResourceTree) -> bool:
@@ -251,7 +241,7 @@ class ResourceView(APIView):
         metrics.http_request(view.method)
         held = gateway.cache.hold(tree.resources)  # as a temporary subscription would
         try:
-            start, body = view.read_messages(await view.read_cached(CachedRead(gateway), tree))
+            start, body = view.read_messages(await view.read_cached(CachedRead(gateway), rid))
         except Exception:
             logger.exception("HTTP API request failed: %s %s", view.method, raw.decode("latin-1"))
             start, body = asgi_messages(view.error_response(errors.INTERNAL_ERROR, {}))
@@ -421,14 +411,13 @@ class ResourceView(APIView):
             if not loading.done():
                 _quiet_cancel(loading)
 
-    async def read_cached(self, reader: CachedRead, tree: ResourceTree) -> Outcome:
-        """Access, then the tree as the cache holds it once the reply and the events sent before it are in
-        (``tree``, taken before the access request, if nothing in it changed meanwhile)."""
-        rid = tree.rid
+    async def read_cached(self, reader: CachedRead, rid: str) -> Outcome:
+        """Access, then ``rid``'s tree as the cache holds it once the reply and the events sent before it
+        are in (:func:`current_tree`: the same tree as before the request if nothing in it changed)."""
         meta, denied = await self.check_access(reader, rid, lambda access: access.get)
         if denied is not None:
             return denied
-        current = tree if still_cached(tree) else cached_tree(rid)
+        current = current_tree(rid)
         if current is None:  # it changed meanwhile to reference what is not cached: load it
             conn = Connection(reader.gateway)
             try:
@@ -469,12 +458,12 @@ class ResourceView(APIView):
         cors_header = tuple((key, tuple(values)) for key, values in self.cors_header.items())
         key = (self.rid, self.method, self.prefix, gateway_settings.api_encoding, cors_header)
         kept = _reads.get(key)
-        if kept is not None and same_tree(kept[0], content):
+        if kept is not None and kept[0] is content:  # current_tree's same tree: nothing in it changed
             return kept[1]
         messages = asgi_messages(self.outcome_response(outcome, Meta()))
         if len(_reads) >= READS_KEPT:
             del _reads[next(iter(_reads))]
-        _reads[key] = (list(content.resources.items()), messages)
+        _reads[key] = (content, messages)
         return messages
 
     def outcome_response(self, outcome: Outcome, auth_meta: Meta) -> HttpResponse:
