@@ -49,10 +49,10 @@ class Gateway:
     async def _start(self) -> None:
         self.mq.on_reconnect = self._reconnected
         await self.mq.connect()
-        self._system = await self.mq.subscribe("system.*", self._on_system)
+        self._system = self.mq.subscribe("system.*", self._on_system)
         # One subscription for every connection's events, as resgate's one per connection would receive.
-        self._connection_events = await self.mq.subscribe("conn.*.*", self._on_connection_event)
-        await self.inspector.serve()
+        self._connection_events = self.mq.subscribe("conn.*.*", self._on_connection_event)
+        self.inspector.serve()
         logger.info("gateway connected to NATS at %s", gateway_settings.nats_url)
 
     async def ready(self) -> None:

@@ -35,9 +35,9 @@ class Inspector:
         self.id = f"{self.host}-{os.getpid()}-{secrets.token_hex(3)}"
         self.started = time.time()
 
-    async def serve(self) -> Subscription:
+    def serve(self) -> Subscription:
         """Answer every request on :data:`~res_protocol.inspection.SUBJECT` from now on."""
-        return await self.gateway.mq.serve(SUBJECT, self.answer)
+        return self.gateway.mq.serve(SUBJECT, self.answer)
 
     def answer(self, payload: bytes) -> bytes:
         return dumps(self.report())

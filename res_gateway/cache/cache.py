@@ -36,22 +36,17 @@ class Cache:
         self.event_subscriptions: dict[str, EventSubscription] = {}
 
     def event_subscription(self, name: str) -> EventSubscription:
-        """The entry for ``name``, subscribing to its events, with its count raised (call ``release``).
+        """The entry for ``name``, subscribed to its events, with its count raised (call ``release``).
 
-        Its ``ready`` task ends once the events are subscribed to.
+        Raises what subscribing raises (the connection closing); nothing is kept then.
         """
         es = self.event_subscriptions.get(name)
         if es is None:
             es = EventSubscription(self, name)
+            es.nats_sub = self.mq.subscribe(f"event.{name}.*", es.on_message)
             self.event_subscriptions[name] = es
-            es.ready = asyncio.ensure_future(self._subscribe_events(es))
         es.acquire()
         return es
-
-    async def _subscribe_events(self, es: EventSubscription) -> None:
-        es.nats_sub = await self.mq.subscribe(f"event.{es.name}.*", es.on_message)
-        if self.event_subscriptions.get(es.name) is not es:  # evicted while subscribing
-            await es.nats_sub.unsubscribe()
 
     def subscribe(self, rid: str, subscriber: Subscriber) -> asyncio.Future[ResourceSubscription]:
         """Load ``rid`` (a cache rid: name and query) and add ``subscriber``: the future of the resource,
@@ -60,10 +55,15 @@ class Cache:
         A reaccess event arriving while it loads is passed on to the subscriber once it is added.
         """
         name, query = split_rid(rid)
-        es = self.event_subscription(name)
         outcome: asyncio.Future[ResourceSubscription] = asyncio.get_running_loop().create_future()
+        try:
+            es = self.event_subscription(name)
+        except Exception as e:
+            outcome.set_exception(e)
+            return outcome
+        reaccesses = es.reaccesses
 
-        def loaded(rs: ResourceSubscription, reaccesses: int) -> None:
+        def loaded(rs: ResourceSubscription) -> None:
             result = rs.loaded.result()
             if isinstance(result, ResError):
                 es.release()
@@ -74,24 +74,11 @@ class Cache:
                 asyncio.get_running_loop().call_soon(subscriber.on_reaccess)
             outcome.set_result(result)
 
-        def ready(subscribed: asyncio.Future[None]) -> None:
-            error = asyncio.CancelledError() if subscribed.cancelled() else subscribed.exception()
-            if error is not None:
-                es.release()
-                outcome.set_exception(error)
-                return
-            reaccesses = es.reaccesses
-            rs = es.load(query)
-            if rs.loaded.done():
-                loaded(rs, reaccesses)
-            else:
-                rs.loaded.add_done_callback(lambda _: loaded(rs, reaccesses))
-
-        assert es.ready is not None
-        if es.ready.done():
-            ready(es.ready)
+        rs = es.load(query)
+        if rs.loaded.done():
+            loaded(rs)
         else:
-            es.ready.add_done_callback(ready)
+            rs.loaded.add_done_callback(lambda _: loaded(rs))
         return outcome
 
     def cached(self, rid: str) -> ResourceSubscription | None:

@@ -48,7 +48,6 @@ class EventSubscription:
         self.count = 0
         self.reaccesses = 0  # reaccess events seen, so loading subscribers can tell they missed one
         self.nats_sub: Subscription | None = None
-        self.ready: asyncio.Future[None] | None = None
         self._queue: deque[Work] = deque()
         self._busy = False
         self._evict: asyncio.TimerHandle | None = None
@@ -113,7 +112,7 @@ class EventSubscription:
         if self.count == 0 and self.cache.event_subscriptions.get(self.name) is self:
             del self.cache.event_subscriptions[self.name]
             if self.nats_sub is not None:
-                asyncio.ensure_future(self.nats_sub.unsubscribe())
+                self.nats_sub.unsubscribe()
 
     # --- resources ----------------------------------------------------------------------------------
 

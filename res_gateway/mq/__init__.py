@@ -111,7 +111,9 @@ async def call_state_handler(handler: StateHandler | None) -> None:
 
 
 class Subscription(Protocol):
-    async def unsubscribe(self) -> None: ...
+    def unsubscribe(self) -> None:
+        """Stop at once; the broker is told after anything sent before."""
+        ...
 
 
 class MQClient(Protocol):
@@ -129,11 +131,14 @@ class MQClient(Protocol):
         """The reply's payload (a coroutine, or a future the caller may add callbacks to)."""
         ...
 
-    async def subscribe(self, subject: str, handler: MessageHandler) -> Subscription: ...
+    def subscribe(self, subject: str, handler: MessageHandler) -> Subscription:
+        """Subscribe at once: the broker knows it before anything this client sends later (a get for
+        the resource whose events it carries), with no round trip to wait for."""
+        ...
 
     async def publish(self, subject: str, payload: bytes) -> None: ...
 
-    async def serve(self, subject: str, responder: Responder) -> Subscription:
+    def serve(self, subject: str, responder: Responder) -> Subscription:
         """Answer every request on ``subject`` (to its reply subject) with what ``responder`` returns."""
         ...
 

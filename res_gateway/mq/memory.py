@@ -168,7 +168,7 @@ class _Subscription:
             self.on_broker.unsubscribe()
             self.on_broker = None
 
-    async def unsubscribe(self) -> None:
+    def unsubscribe(self) -> None:
         self.client._subs.discard(self)
         self.detach()
 
@@ -247,7 +247,7 @@ class MemoryClient:
         PendingRequest(future, self._pending, inbox).restart(wait)
         return future
 
-    async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
+    def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:
             raise errors.SUBJECT_TOO_LONG()
         return self._add(subject, lambda subject, payload, reply: handler(subject, payload))
@@ -260,7 +260,7 @@ class MemoryClient:
         elif not self._closed:
             self._unsent.append((subject, payload))
 
-    async def serve(self, subject: str, responder: Responder) -> _Subscription:
+    def serve(self, subject: str, responder: Responder) -> _Subscription:
         def answer(subject: str, payload: bytes, reply: str | None) -> None:
             if reply:
                 self.broker.publish(reply, responder(payload))

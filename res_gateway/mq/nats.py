@@ -21,6 +21,7 @@ from typing import Any
 from nats import errors as nats_errors
 from nats.aio.client import Client, _validate_subject
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.protocol import command as prot_command
 
 from res_protocol import ResError, errors
@@ -42,22 +43,30 @@ trace = logging.getLogger("res_gateway.trace")  # every NATS message, at debug l
 
 
 class _Subscription:
-    def __init__(self, sub: Any) -> None:
+    __slots__ = ("_sub",)
+
+    def __init__(self, sub: Subscription) -> None:
         self._sub = sub
 
-    async def unsubscribe(self) -> None:
-        try:
-            await self._sub.unsubscribe()
-        except Exception as e:  # a closed connection has nothing left to unsubscribe
-            logger.debug("unsubscribe %s: %s", self._sub.subject, e)
+    def unsubscribe(self) -> None:
+        """Stop handling its messages at once and queue the UNSUB (a closed connection has none left)."""
+        sub = self._sub
+        if sub._closed:
+            return
+        sub._closed = True
+        sub._stop_processing()
+        client: _Client = sub._conn
+        client._remove_sub(sub._id)
+        if client.is_connected:  # while reconnecting, what is left in its table is all it subscribes to
+            client.queue(prot_command.unsub_cmd(sub._id, 0))
 
 
 class _Client(Client):
     """nats-py's client, queuing a flush only when none is queued yet (as its ``publish`` does), and
-    publishing without a coroutine (:meth:`publish_now`).
+    publishing and subscribing without a coroutine (:meth:`publish_now`, :meth:`subscribe_now`).
 
-    Its subscribe and unsubscribe queue one each: in a storm of subscriptions its flusher then wakes
-    once per subscription, thousands of times for what one write sends.
+    Its own subscribe and unsubscribe are coroutines queuing a flush each: in a storm of subscriptions a
+    task per subscription, and a flusher waking thousands of times for what one write sends.
     """
 
     async def _flush_pending(self, force_flush: bool = False) -> Any:
@@ -80,9 +89,33 @@ class _Client(Client):
             raise nats_errors.ConnectionDrainingError()
         if len(payload) > self._max_payload:
             raise nats_errors.MaxPayloadError()
-        command = prot_command.pub_cmd(subject, reply, payload)
         self.stats["out_msgs"] += 1
         self.stats["out_bytes"] += len(payload)
+        self.queue(prot_command.pub_cmd(subject, reply, payload))
+
+    def subscribe_now(self, subject: str, handler: Callable[[Msg], None]) -> Subscription:
+        """Subscribe, queuing the SUB for the flusher: the server has it before anything sent later.
+
+        Messages go to ``handler`` as they are read (:class:`_Dispatch`), with no task or queue. Raises
+        what ``subscribe`` raises.
+        """
+        if not self._skip_subject_validation:
+            _validate_subject(subject, strict=True)
+        if self.is_closed:
+            raise nats_errors.ConnectionClosedError()
+        if self.is_draining:
+            raise nats_errors.ConnectionDrainingError()
+        self._sid += 1
+        sub = Subscription(self, self._sid, subject, pending_bytes_limit=0)  # no limit: nothing is queued
+        # nats-py hints an asyncio.Queue; its read loop only calls put_nowait and qsize, as _Dispatch has.
+        sub._pending_queue = _Dispatch(handler)  # type: ignore[assignment]
+        self._subs[sub._id] = sub
+        if self.is_connected:  # else reconnecting: it subscribes to everything in its table once back
+            self.queue(prot_command.sub_cmd(subject, "", sub._id))
+        return sub
+
+    def queue(self, command: bytes) -> None:
+        """Queue a protocol command for the flusher, waking it unless a wake-up is queued already."""
         self._pending.append(command)
         self._pending_data_size += len(command)
         flush_queue, flusher = self._flush_queue, self._flusher_task
@@ -149,17 +182,7 @@ class NatsClient:
             error_cb=self._error,
             **self.options,
         )
-        await self._subscribe(f"{self._inbox}.*", self._on_reply)
-
-    async def _subscribe(self, subject: str, handler: Callable[[Msg], None]) -> Any:
-        """A nats-py subscription whose messages go to ``handler`` as they are read (:class:`_Dispatch`)."""
-        sub = await self.nc.subscribe(subject, pending_bytes_limit=0)  # no limit: nothing waits in a queue
-        # nats-py hints an asyncio.Queue; its read loop only calls put_nowait and qsize, as _Dispatch has.
-        queued, sub._pending_queue = sub._pending_queue, _Dispatch(handler)  # type: ignore[assignment]
-        sub._message_iterator = None  # it iterates the queue replaced: nothing to keep per subscription
-        while not queued.empty():  # read while subscribing, if the flusher's queue was full
-            sub._pending_queue.put_nowait(queued.get_nowait())
-        return sub
+        self.nc.subscribe_now(f"{self._inbox}.*", self._on_reply)
 
     async def _disconnected(self) -> None:
         if not self.nc.is_closed:  # nats-py calls this on close() too: only a lost connection is news
@@ -214,25 +237,22 @@ class NatsClient:
         PendingRequest(future, self._pending, inbox).restart(wait)
         return future
 
-    async def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
+    def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
             raise errors.SUBJECT_TOO_LONG()
-        return _Subscription(await self._subscribe(subject, lambda msg: handler(msg.subject, msg.data)))
+        return _Subscription(self.nc.subscribe_now(subject, lambda msg: handler(msg.subject, msg.data)))
 
     async def publish(self, subject: str, payload: bytes) -> None:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:
             raise errors.SUBJECT_TOO_LONG()
         await self.nc.publish(subject, payload)
 
-    async def serve(self, subject: str, responder: Responder) -> _Subscription:
-        async def cb(msg: Msg) -> None:
-            if msg.reply:
-                try:
-                    await self.nc.publish(msg.reply, responder(msg.data))
-                except Exception:  # one failed answer must not end the subscription
-                    logger.exception("answering %s", subject)
+    def serve(self, subject: str, responder: Responder) -> _Subscription:
+        def answer(msg: Msg) -> None:
+            if msg.reply:  # an exception is logged by _Dispatch, and the subscription goes on
+                self.nc.publish_now(msg.reply, responder(msg.data), "")
 
-        return _Subscription(await self.nc.subscribe(subject, cb=cb))
+        return _Subscription(self.nc.subscribe_now(subject, answer))
 
     async def close(self) -> None:
         if not self.nc.is_closed:

@@ -29,12 +29,12 @@ class Peers:
     async def delivered(self) -> None:
         """Return once what ``peer`` published so far reached ``mq``'s handlers (a connection keeps order)."""
         done = asyncio.Event()
-        sub = await self.mq.subscribe(f"{self.root}.end", lambda subject, payload: done.set())
+        sub = self.mq.subscribe(f"{self.root}.end", lambda subject, payload: done.set())
         await self.settle()
         await self.peer.publish(f"{self.root}.end", b"")
         async with asyncio.timeout(5):
             await done.wait()
-        await sub.unsubscribe()
+        sub.unsubscribe()
 
 
 @pytest.fixture(params=["nats", "memory"])
@@ -65,9 +65,7 @@ async def test_wildcards_and_order_per_subscription(peers: Peers) -> None:
     subjects = ["a", "a.b", "a.b.c", "a.b.c.d", "x.b.y", "a.x.c", "a.b"]
     seen: dict[str, list[str]] = {p: [] for p in patterns}
     for pattern in patterns:
-        await peers.mq.subscribe(
-            pattern, lambda subject, payload, p=pattern: seen[p].append(payload.decode())
-        )
+        peers.mq.subscribe(pattern, lambda subject, payload, p=pattern: seen[p].append(payload.decode()))
     await peers.settle()
     for i, subject in enumerate(subjects):
         await peers.peer.publish(f"{r}.{subject}", f"{i}:{subject}".encode())
@@ -84,9 +82,34 @@ async def test_wildcards_and_order_per_subscription(peers: Peers) -> None:
 
 
 async def test_request_gets_the_reply(peers: Peers) -> None:
-    await peers.peer.serve(f"{peers.root}.echo", lambda payload: b"[" + payload + b"]")
+    peers.peer.serve(f"{peers.root}.echo", lambda payload: b"[" + payload + b"]")
     await peers.settle()
     assert await peers.mq.request(f"{peers.root}.echo", b"1", 5) == b"[1]"
+
+
+async def test_a_subscription_is_in_place_for_a_request_sent_right_after_it(peers: Peers) -> None:
+    """The cache subscribes to a resource's events and sends its get without waiting in between: what the
+    service publishes once it has the get must reach the subscription."""
+    r = peers.root
+    published: list[asyncio.Future[None]] = []
+
+    def answer(payload: bytes) -> bytes:
+        published.append(
+            asyncio.ensure_future(peers.peer.publish(f"{r}.event.{payload.decode()}.change", b""))
+        )
+        return b"{}"
+
+    peers.peer.serve(f"{r}.get.*", answer)
+    await peers.settle()
+    seen: list[str] = []
+    requests = []
+    for i in range(50):
+        peers.mq.subscribe(f"{r}.event.{i}.*", lambda subject, payload: seen.append(subject))
+        requests.append(peers.mq.request(f"{r}.get.{i}", str(i).encode(), 5))
+    await asyncio.gather(*requests)
+    await asyncio.gather(*published)
+    await peers.delivered()
+    assert sorted(seen) == sorted(f"{r}.event.{i}.change" for i in range(50))
 
 
 async def test_request_nobody_serves_fails_with_no_responders(peers: Peers) -> None:
@@ -96,7 +119,7 @@ async def test_request_nobody_serves_fails_with_no_responders(peers: Peers) -> N
 
 
 async def test_request_unanswered_times_out(peers: Peers) -> None:
-    await peers.peer.subscribe(f"{peers.root}.silent", lambda subject, payload: None)
+    peers.peer.subscribe(f"{peers.root}.silent", lambda subject, payload: None)
     await peers.settle()
     with pytest.raises(ResError) as e:
         await peers.mq.request(f"{peers.root}.silent", b"", 0.1)
@@ -105,13 +128,13 @@ async def test_request_unanswered_times_out(peers: Peers) -> None:
 
 async def test_unsubscribed_handler_gets_nothing_more(peers: Peers) -> None:
     seen: list[bytes] = []
-    sub = await peers.mq.subscribe(f"{peers.root}.x", lambda subject, payload: seen.append(payload))
-    served = await peers.peer.serve(f"{peers.root}.svc", lambda payload: b"ok")
+    sub = peers.mq.subscribe(f"{peers.root}.x", lambda subject, payload: seen.append(payload))
+    served = peers.peer.serve(f"{peers.root}.svc", lambda payload: b"ok")
     await peers.settle()
     await peers.peer.publish(f"{peers.root}.x", b"1")
     await peers.delivered()
-    await sub.unsubscribe()
-    await served.unsubscribe()
+    sub.unsubscribe()
+    served.unsubscribe()
     await peers.settle()
     await peers.peer.publish(f"{peers.root}.x", b"2")
     await peers.delivered()
@@ -122,11 +145,10 @@ async def test_unsubscribed_handler_gets_nothing_more(peers: Peers) -> None:
 
 async def test_subjects_too_long_for_nats_are_refused(peers: Peers) -> None:
     long = f"{peers.root}." + "a" * 4096
-    for attempt in (
-        peers.mq.request(long, b"", 5),
-        peers.mq.subscribe(long, lambda subject, payload: None),
-        peers.mq.publish(long, b""),
-    ):
+    with pytest.raises(ResError) as e:
+        peers.mq.subscribe(long, lambda subject, payload: None)
+    assert e.value.code == "system.subjectTooLong"
+    for attempt in (peers.mq.request(long, b"", 5), peers.mq.publish(long, b"")):
         with pytest.raises(ResError) as e:
             await attempt
         assert e.value.code == "system.subjectTooLong"

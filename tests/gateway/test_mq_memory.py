@@ -54,7 +54,7 @@ async def test_lost_connection_fails_requests_misses_messages_and_resumes(mq, br
     mq.on_disconnect = lambda: calls.append("disconnect")
     mq.on_reconnect = lambda: calls.append("reconnect")
     seen: list[bytes] = []
-    await mq.subscribe("event.>", lambda subject, payload: seen.append(payload))
+    mq.subscribe("event.>", lambda subject, payload: seen.append(payload))
     broker.subscribe("svc.never", lambda subject, payload, reply: None)
     pending = asyncio.ensure_future(mq.request("svc.never", b"", 5))
     await broker.flush()
@@ -83,7 +83,7 @@ async def test_failing_handler_is_logged_and_stops_nothing(mq, broker, caplog):
             raise ValueError(payload)
         seen.append(payload)
 
-    await mq.subscribe("event.x", handler)
+    mq.subscribe("event.x", handler)
     for payload in (b"1", b"boom", b"2"):
         broker.publish("event.x", payload)
     with caplog.at_level(logging.ERROR, logger="res_gateway.mq"):

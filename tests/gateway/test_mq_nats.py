@@ -29,7 +29,7 @@ async def test_messages_reach_the_handler_in_order_and_a_failing_one_stops_nothi
         if payload == b"last":
             arrived.set()
 
-    sub = await mq.subscribe("event.a.*", handler)
+    sub = mq.subscribe("event.a.*", handler)
     publisher = await nats.connect(nats_url)
     try:
         await mq.nc.flush()
@@ -44,10 +44,10 @@ async def test_messages_reach_the_handler_in_order_and_a_failing_one_stops_nothi
         assert "handling a message on event.a.e50" in caplog.text
         # no task or queue per subscription: the handler runs as the message is read
         assert sub._sub._wait_for_msgs_task is None
-        await sub.unsubscribe()
+        sub.unsubscribe()
         arrived.clear()
         ready = asyncio.Event()
-        await mq.subscribe(
+        mq.subscribe(
             "event.b.*",
             lambda subject, payload: ready.set() if payload == b"?" else handler(subject, payload),
         )
