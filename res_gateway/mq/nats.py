@@ -5,8 +5,9 @@ Replies arrive on one muxed inbox subscription (``_INBOX.<nuid>.<n>``). A pre-re
 once. The connection reconnects forever; while it is down requests fail at once.
 
 Messages of the gateway's subscriptions are handled as nats-py reads them (:class:`_Dispatch`), in the
-order the server sent them, without nats-py's task and queue per subscription: the gateway holds one
-subscription per cached resource name, and its handlers never block.
+order the server sent them, without nats-py's task and queue per subscription and, unless they carry
+headers, without building nats-py's message object: the gateway holds one subscription per cached
+resource name, and its handlers never block.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from . import (
 
 logger = logging.getLogger("res_gateway.mq")
 trace = logging.getLogger("res_gateway.trace")  # every NATS message, at debug level (--trace)
+
+
+#: Called with a message's subject, reply subject ("" for none), payload and headers (None for none).
+RawHandler = Callable[[str, str, bytes, "dict[str, str] | None"], None]
 
 
 class _Subscription:
@@ -93,7 +98,7 @@ class _Client(Client):
         self.stats["out_bytes"] += len(payload)
         self.queue(prot_command.pub_cmd(subject, reply, payload))
 
-    def subscribe_now(self, subject: str, handler: Callable[[Msg], None]) -> Subscription:
+    def subscribe_now(self, subject: str, handler: RawHandler) -> Subscription:
         """Subscribe, queuing the SUB for the flusher: the server has it before anything sent later.
 
         Messages go to ``handler`` as they are read (:class:`_Dispatch`), with no task or queue. Raises
@@ -114,6 +119,17 @@ class _Client(Client):
             self.queue(prot_command.sub_cmd(subject, "", sub._id))
         return sub
 
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
+        """A MSG from the server: straight to the handler of a :meth:`subscribe_now` subscription."""
+        sub = self._subs.get(sid)
+        dispatch: Any = sub._pending_queue if sub is not None else None
+        if headers or type(dispatch) is not _Dispatch:  # a status, or a subscription of nats-py's own
+            return await super()._process_msg(sid, subject, reply, data, headers)
+        stats = self.stats
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += len(data)
+        dispatch.deliver(subject.decode(), reply.decode(), data, None)
+
     def queue(self, command: bytes) -> None:
         """Queue a protocol command for the flusher, waking it unless a wake-up is queued already."""
         self._pending.append(command)
@@ -126,21 +142,25 @@ class _Client(Client):
 class _Dispatch:
     """Takes the place of a nats-py subscription's message queue: each message goes to ``handler`` at once.
 
-    nats-py puts a subscription's messages on its queue (``put_nowait``) from the connection's read loop.
+    ``_Client._process_msg`` delivers messages without headers; nats-py puts the others on the queue
+    (``put_nowait``) from the connection's read loop.
     """
 
     __slots__ = ("handler",)
 
-    def __init__(self, handler: Callable[[Msg], None]) -> None:
+    def __init__(self, handler: RawHandler) -> None:
         self.handler = handler
 
     def put_nowait(self, msg: Msg) -> None:
+        self.deliver(msg.subject, msg.reply, msg.data, msg.headers)
+
+    def deliver(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
         if trace.isEnabledFor(logging.DEBUG):
-            trace.debug("nats <- %s: %s", msg.subject, msg.data)
+            trace.debug("nats <- %s: %s", subject, data)
         try:
-            self.handler(msg)
+            self.handler(subject, reply, data, headers)
         except Exception:  # one failed message must not stop nats-py's read loop
-            logger.exception("handling a message on %s", msg.subject)
+            logger.exception("handling a message on %s", subject)
 
     def qsize(self) -> int:
         return 0
@@ -201,14 +221,14 @@ class NatsClient:
         else:  # not connected yet, or reconnecting: each attempt says so
             logger.warning("NATS at %s is unreachable (%s); retrying", self.url, e)
 
-    def _on_reply(self, msg: Msg) -> None:
-        pending = self._pending.get(msg.subject)
+    def _on_reply(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        pending = self._pending.get(subject)
         if pending is None:
             return
-        if msg.headers and msg.headers.get("Status") == "503":
+        if headers and headers.get("Status") == "503":
             pending.fail(NO_RESPONDERS())
             return
-        pending.receive(msg.data)
+        pending.receive(data)
 
     def request(self, subject: str, payload: bytes, wait: float) -> asyncio.Future[bytes]:
         """Send a request: the future of the reply's payload, or of a :class:`ResError`.
@@ -240,7 +260,9 @@ class NatsClient:
     def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:  # the server would close the connection
             raise errors.SUBJECT_TOO_LONG()
-        return _Subscription(self.nc.subscribe_now(subject, lambda msg: handler(msg.subject, msg.data)))
+        return _Subscription(
+            self.nc.subscribe_now(subject, lambda subject, reply, data, headers: handler(subject, data))
+        )
 
     async def publish(self, subject: str, payload: bytes) -> None:
         if len(subject) + 32 > MAX_SUBJECT_LENGTH:
@@ -248,9 +270,9 @@ class NatsClient:
         await self.nc.publish(subject, payload)
 
     def serve(self, subject: str, responder: Responder) -> _Subscription:
-        def answer(msg: Msg) -> None:
-            if msg.reply:  # an exception is logged by _Dispatch, and the subscription goes on
-                self.nc.publish_now(msg.reply, responder(msg.data), "")
+        def answer(subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+            if reply:  # an exception is logged by _Dispatch, and the subscription goes on
+                self.nc.publish_now(reply, responder(data), "")
 
         return _Subscription(self.nc.subscribe_now(subject, answer))
 
