@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -60,46 +61,93 @@ def check_payload(payload: bytes, max_payload: int) -> None:
 
 
 class PendingRequest:
-    """One request awaiting its reply, with a restartable timer; it leaves ``table`` once answered."""
+    """One request awaiting its reply until its deadline; it leaves its table once answered or failed."""
 
-    __slots__ = ("future", "inbox", "table", "timer")
+    __slots__ = ("deadline", "future", "inbox", "requests")
 
-    def __init__(self, future: asyncio.Future[bytes], table: dict[str, PendingRequest], inbox: str) -> None:
-        self.future = future
-        self.table = table
+    def __init__(self, requests: PendingRequests, inbox: str, future: asyncio.Future[bytes]) -> None:
+        self.requests = requests
         self.inbox = inbox
-        self.timer: asyncio.TimerHandle | None = None
-        table[inbox] = self
-
-    def restart(self, timeout: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.future.get_loop().call_later(timeout, self.time_out)
-
-    def time_out(self) -> None:
-        self.fail(errors.TIMEOUT())
+        self.future: asyncio.Future[bytes] | None = future
+        self.deadline = 0.0
 
     def receive(self, data: bytes) -> None:
         """A reply: a pre-response ``timeout:"<ms>"`` restarts the timer, anything else resolves."""
         if data[:1].isalpha():
             m = _PRE_RESPONSE.search(data)
             if m:
-                self.restart(int(m.group(1)) / 1000)
+                self.requests.expire_in(self, int(m.group(1)) / 1000)
             return
-        self._forget()
-        if not self.future.done():
-            self.future.set_result(data)
+        future = self._forget()
+        if future is not None and not future.done():
+            future.set_result(data)
 
     def fail(self, error: Exception) -> None:
-        self._forget()
-        if not self.future.done():
-            self.future.set_exception(error)
+        future = self._forget()
+        if future is not None and not future.done():
+            future.set_exception(error)
 
-    def _forget(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.table.get(self.inbox) is self:
-            del self.table[self.inbox]
+    def expire(self, deadline: float) -> None:
+        """Time out, unless answered meanwhile or given another deadline."""
+        if deadline == self.deadline:
+            self.fail(errors.TIMEOUT())
+
+    def _forget(self) -> asyncio.Future[bytes] | None:
+        """Leave the table; the future, which nothing here holds any more (a deadline may still wait)."""
+        future, self.future = self.future, None
+        if self.requests.by_inbox.get(self.inbox) is self:
+            del self.requests.by_inbox[self.inbox]
+        return future
+
+
+class PendingRequests:
+    """A client's requests awaiting their replies, by reply inbox, timed out with one loop timer.
+
+    Requests sent with the same timeout reach their deadlines in the order they were sent: the deadlines
+    wait in a queue, and one timer, set for the oldest, serves them all (a timer per request costs more than
+    the rest of its bookkeeping). A deadline earlier than the last one queued (a shorter timeout) gets a
+    timer of its own. Answered requests leave the queue as new ones come, from the oldest on.
+    """
+
+    def __init__(self) -> None:
+        self.by_inbox: dict[str, PendingRequest] = {}
+        self._deadlines: deque[tuple[float, PendingRequest]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, inbox: str, future: asyncio.Future[bytes], timeout: float) -> PendingRequest:
+        """Await the reply on ``inbox`` for ``future``; ``system.timeout`` after ``timeout`` seconds."""
+        pending = self.by_inbox[inbox] = PendingRequest(self, inbox, future)
+        self.expire_in(pending, timeout)
+        return pending
+
+    def get(self, inbox: str) -> PendingRequest | None:
+        return self.by_inbox.get(inbox)
+
+    def fail_all(self, error: ResError) -> None:
+        for pending in list(self.by_inbox.values()):
+            pending.fail(error())
+
+    def expire_in(self, pending: PendingRequest, timeout: float) -> None:
+        """(Re)set the deadline of ``pending`` to ``timeout`` seconds from now."""
+        loop = asyncio.get_running_loop()
+        deadline = pending.deadline = loop.time() + timeout
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].future is None:  # answered: most are, soon after they are sent
+            deadlines.popleft()
+        if deadlines and deadline < deadlines[-1][0]:
+            loop.call_at(deadline, pending.expire, deadline)
+            return
+        deadlines.append((deadline, pending))
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        deadlines = self._deadlines
+        now = asyncio.get_running_loop().time()
+        while deadlines and deadlines[0][0] <= now:
+            deadline, pending = deadlines.popleft()
+            pending.expire(deadline)
+        self._timer = asyncio.get_running_loop().call_at(deadlines[0][0], self._expire) if deadlines else None
 
 
 async def call_state_handler(handler: StateHandler | None) -> None:
@@ -153,6 +201,7 @@ __all__ = [
     "MessageHandler",
     "NoResponders",
     "PendingRequest",
+    "PendingRequests",
     "Responder",
     "StateHandler",
     "Subscription",

@@ -31,7 +31,7 @@ from . import (
     NO_RESPONDERS,
     NOT_CONNECTED,
     MessageHandler,
-    PendingRequest,
+    PendingRequests,
     Responder,
     StateHandler,
     call_state_handler,
@@ -186,7 +186,7 @@ class MemoryClient:
         self._subs: set[_Subscription] = set()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"  # as long as NatsClient's: same subject limits
         self._ids = itertools.count(1)
-        self._pending: dict[str, PendingRequest] = {}
+        self._pending = PendingRequests()
         self._unsent: list[tuple[str, bytes]] = []  # published while disconnected, sent on reconnect
 
     @property
@@ -210,8 +210,7 @@ class MemoryClient:
         self._connected = False
         for sub in self._subs:
             sub.detach()
-        for pending in list(self._pending.values()):
-            pending.fail(NOT_CONNECTED())
+        self._pending.fail_all(NOT_CONNECTED)
         await call_state_handler(self.on_disconnect)
 
     async def reconnect(self) -> None:
@@ -244,7 +243,7 @@ class MemoryClient:
         except ResError as e:
             future.set_exception(e)
             return future
-        PendingRequest(future, self._pending, inbox).restart(wait)
+        self._pending.add(inbox, future, wait)
         return future
 
     def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:

@@ -32,7 +32,7 @@ from . import (
     NO_RESPONDERS,
     NOT_CONNECTED,
     MessageHandler,
-    PendingRequest,
+    PendingRequests,
     Responder,
     StateHandler,
     call_state_handler,
@@ -184,7 +184,7 @@ class NatsClient:
         self.nc = _Client()
         self._inbox = f"_INBOX.{secrets.token_hex(11)}"
         self._ids = itertools.count(1)
-        self._pending: dict[str, PendingRequest] = {}
+        self._pending = PendingRequests()
 
     @property
     def connected(self) -> bool:
@@ -207,8 +207,7 @@ class NatsClient:
     async def _disconnected(self) -> None:
         if not self.nc.is_closed:  # nats-py calls this on close() too: only a lost connection is news
             logger.warning("disconnected from NATS at %s; reconnecting", self.url)
-        for pending in list(self._pending.values()):
-            pending.fail(NOT_CONNECTED())
+        self._pending.fail_all(NOT_CONNECTED)
         await call_state_handler(self.on_disconnect)
 
     async def _reconnected(self) -> None:
@@ -254,7 +253,7 @@ class NatsClient:
             logger.error("request %s failed: %s", subject, e)
             future.set_exception(errors.internal_error(str(e) or type(e).__name__))
             return future
-        PendingRequest(future, self._pending, inbox).restart(wait)
+        self._pending.add(inbox, future, wait)
         return future
 
     def subscribe(self, subject: str, handler: MessageHandler) -> _Subscription:

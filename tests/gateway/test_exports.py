@@ -44,6 +44,7 @@ EXPORTS = {
         "MessageHandler",
         "NoResponders",
         "PendingRequest",
+        "PendingRequests",
         "Responder",
         "StateHandler",
         "Subscription",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 import pytest
 
@@ -47,6 +48,42 @@ async def test_reply_after_the_timeout_is_dropped(mq, broker, caplog):
 async def test_pre_response_restarts_the_timer(mq, broker):
     answer_later(broker, "svc.busy", (0.01, b'timeout:"300"'), (0.15, b"{}"))
     assert await mq.request("svc.busy", b"", 0.1) == b"{}"
+
+
+async def test_requests_time_out_each_at_its_own_deadline(mq, broker):
+    """One timer serves requests sent with the same timeout; a shorter timeout sent after a longer one
+    still expires first."""
+    broker.subscribe("svc.never", lambda subject, payload, reply: None)
+    loop = asyncio.get_running_loop()
+    timed_out: dict[str, float] = {}
+
+    async def request(name: str, wait: float) -> None:
+        sent = loop.time()
+        with pytest.raises(ResError) as e:
+            await mq.request("svc.never", b"", wait)
+        assert e.value.code == "system.timeout"
+        timed_out[name] = loop.time() - sent
+
+    requests = [asyncio.ensure_future(request("long", 0.5))]
+    for i in range(3):
+        requests.append(asyncio.ensure_future(request(f"short{i}", 0.1)))
+        await asyncio.sleep(0.03)
+    requests.append(asyncio.ensure_future(request("shorter", 0.05)))
+    await asyncio.gather(*requests)
+    assert timed_out["long"] >= 0.5
+    for name, timeout in [("short0", 0.1), ("short1", 0.1), ("short2", 0.1), ("shorter", 0.05)]:
+        assert timeout <= timed_out[name] < timeout + 0.05, (name, timed_out)
+
+
+async def test_an_answered_request_leaves_nothing_of_its_reply_behind(mq, broker):
+    broker.subscribe("svc.echo", lambda subject, payload, reply: broker.publish(reply, payload))
+    reply = b"[" + b"1," * 1000 + b"1]"
+    request = mq.request("svc.echo", reply, 60)
+    assert await request == reply
+    gone = weakref.ref(request)
+    del request
+    await asyncio.sleep(0)  # the loop lets go of the awaited future
+    assert gone() is None  # its deadline is still queued, without the future
 
 
 async def test_lost_connection_fails_requests_misses_messages_and_resumes(mq, broker):
