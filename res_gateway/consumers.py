@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import AsyncConsumer
@@ -22,6 +23,9 @@ from .web.paths import rid_to_path
 from .web.request import request_info
 from .web.status import status_error
 
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
 logger = logging.getLogger("res_gateway.consumers")
 
 
@@ -32,6 +36,18 @@ class GatewayConsumer(AsyncConsumer):  # type: ignore[misc]  # Channels has no t
     #: No channel layer: the gateway reaches services over NATS only, and a layer would cost every WebSocket
     #: a receive task (with channels-redis, a Redis poll) that nothing ever sends to.
     channel_layer_alias = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Channels' set-up without a channel layer, then each message handled in turn as it arrives
+        (no task per message: there is only ``receive`` to wait for)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The gateway uses no database: skip Channels' per-message close_old_connections thread hop.

@@ -7,6 +7,7 @@ Auth requests describe it as resgate does: ``header`` without ``Host`` (Go keeps
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,14 +27,28 @@ class RequestInfo:
     uri: str = ""
 
 
-def request_header(scope: Mapping[str, Any]) -> Header:
-    """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
+@functools.lru_cache(maxsize=256)
+def _header_key(name: bytes) -> str:
+    """The canonical key of a raw header name; clients send the same few names again and again."""
+    return canonical_key(name.decode("latin-1"))
+
+
+def _read_header(scope: Mapping[str, Any]) -> tuple[Header, str]:
+    """The request's headers as :func:`request_header` gives them, and the first ``Host`` value."""
     header: Header = {}
+    host = None
     for name, value in scope.get("headers", ()):
-        key = canonical_key(name.decode("latin-1"))
+        key = _header_key(name)
         if key != "Host":
             header.setdefault(key, []).append(value.decode("latin-1"))
-    return header
+        elif host is None:
+            host = value.decode("latin-1")
+    return header, host or ""
+
+
+def request_header(scope: Mapping[str, Any]) -> Header:
+    """The request's headers with Go's canonical keys, without ``Host`` (as Go's ``Request.Header``)."""
+    return _read_header(scope)[0]
 
 
 def raw_path(scope: Mapping[str, Any]) -> str:
@@ -45,6 +60,8 @@ def raw_path(scope: Mapping[str, Any]) -> str:
 def remote_address(host: str, port: int) -> str:
     """``host:port`` as Go writes a TCP address: IPv6 in brackets, an IPv4-mapped IPv6 address as IPv4
     (a dual-stack socket sees IPv4 clients so)."""
+    if ":" not in host:  # no IPv6 address: an IPv4 one is written as given, as is a host name
+        return f"{host}:{port}"
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -56,10 +73,10 @@ def remote_address(host: str, port: int) -> str:
 
 def request_info(scope: Mapping[str, Any]) -> RequestInfo:
     """An ASGI ``http`` or ``websocket`` scope as auth requests describe it."""
-    host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"host"), "")
+    header, host = _read_header(scope)
     client = scope.get("client")
     remote_addr = remote_address(client[0], client[1]) if client else ""
     uri = raw_path(scope)
     if scope.get("query_string"):
         uri += "?" + scope["query_string"].decode("latin-1")
-    return RequestInfo(request_header(scope), host, remote_addr, uri)
+    return RequestInfo(header, host, remote_addr, uri)
