@@ -15,7 +15,9 @@ The HTTP views use the same class with no ``send``, through :meth:`Connection.ac
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -40,8 +42,26 @@ if TYPE_CHECKING:
 logger = logging.getLogger("res_gateway.connection")
 
 
-def new_cid() -> str:
-    return secrets.token_hex(10)
+class _Cids:
+    """Connection IDs: a random prefix drawn once per process (again in a forked worker) and a counter.
+
+    Unique within a process and, with near certainty, across processes and restarts, as resgate's IDs are;
+    no random bytes drawn per connection (one HTTP request is one connection).
+    """
+
+    def __init__(self) -> None:
+        self.restart()
+        os.register_at_fork(after_in_child=self.restart)
+
+    def restart(self) -> None:
+        self.prefix = secrets.token_hex(6)
+        self.counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):08x}"
+
+
+new_cid = _Cids().next
 
 
 class Connection(ClientRequests):

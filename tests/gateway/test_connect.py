@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import httpx
 import pytest
 import websockets
 
+from res_gateway.connection import new_cid
 from tests.gateway.common import get_cid, subscribe
 from tests.harness import Client
 
@@ -187,3 +189,18 @@ async def test_closing_client_disposes_subscriptions(connect, service):
     await reqs.get("access.test.model").respond_access(get=True)
     await reqs.get("get.test.model").respond_model({"a": 2})
     assert await pending.result() == {"models": {"test.model": {"a": 2}}}
+
+
+def test_connection_ids_are_unique_within_a_process_and_across_forked_workers():
+    parent = [new_cid() for _ in range(1000)]
+    assert len(set(parent)) == 1000 and all(len(cid) == 20 for cid in parent)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked from the gateway draws its own prefix
+        os.write(write, new_cid().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    os.close(write)
+    assert child not in parent and child[:12] != parent[-1][:12]
