@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["fanout.py", "storm.py", "http_get.py", "bridge.py", "changes.py"]
+SCRIPTS = ["fanout.py", "storm.py", "subscribe_path.py", "http_get.py", "bridge.py", "changes.py"]
 #: No script may run longer than this (seconds).
 LIMIT = 900
 
