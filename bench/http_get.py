@@ -149,8 +149,8 @@ async def main() -> None:
             await load(url, args.concurrency, args.requests, args.seconds, gateway.pid)
         print(f"  service saw {seen['get']} get and {seen['access']} access requests")
     finally:
-        await nc.close()
-        gateway.stop()
+        gateway.stop()  # no more requests: the service answers those it holds, then closes
+        await nc.drain()
         nats_server.stop()
 
 
