@@ -115,8 +115,8 @@ async def load_wrk(url: str, concurrency: int, seconds: float, gateway_pid: int)
     cpu = cpu_seconds(pids) - cpu_before
     done = int(re.search(r"(\d+) requests in", out).group(1))
     rate = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)  # not a "+/- Stdev" figure ending in 50%
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     print(f"wrk GET /api/bench/model, {concurrency} connections: {done} requests in {seconds:g} s")
     print(f"  {rate:,.0f} requests/s; latency p50 {p50}, p99 {p99}")
