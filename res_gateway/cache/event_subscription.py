@@ -69,7 +69,7 @@ class EventSubscription:
             except Exception:
                 logger.exception("error handling work for %s", self.name)
                 continue
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):  # most work is done when it returns
                 asyncio.ensure_future(self._finish(result))
                 return
         self._busy = False
