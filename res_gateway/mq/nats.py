@@ -62,7 +62,7 @@ class _Subscription:
         sub._stop_processing()
         client: _Client = sub._conn
         client._remove_sub(sub._id)
-        if client.is_connected:  # while reconnecting, what is left in its table is all it subscribes to
+        if not client.is_closed:  # after a reconnect, an UNSUB of an ID not subscribed again is ignored
             client.queue(prot_command.unsub_cmd(sub._id, 0))
 
 
@@ -115,8 +115,9 @@ class _Client(Client):
         # nats-py hints an asyncio.Queue; its read loop only calls put_nowait and qsize, as _Dispatch has.
         sub._pending_queue = _Dispatch(handler)  # type: ignore[assignment]
         self._subs[sub._id] = sub
-        if self.is_connected:  # else reconnecting: it subscribes to everything in its table once back
-            self.queue(prot_command.sub_cmd(subject, "", sub._id))
+        # Queued in every state, as nats-py's own subscribe does: while reconnecting, nats-py subscribes to
+        # everything in its table and then sends what is queued; the server ignores a SUB repeated.
+        self.queue(prot_command.sub_cmd(subject, "", sub._id))
         return sub
 
     async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:

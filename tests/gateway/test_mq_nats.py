@@ -8,6 +8,7 @@ import nats
 import pytest
 
 from res_gateway.mq.nats import NatsClient
+from tests.support import NatsProxy, nats_round_trip
 
 
 @pytest.fixture
@@ -62,3 +63,34 @@ async def test_messages_reach_the_handler_in_order_and_a_failing_one_stops_nothi
         assert seen[-1] == ("event.b.end", b"last") and len(seen) == 101
     finally:
         await publisher.close()
+
+
+async def test_subscriptions_made_while_reconnecting_all_get_their_messages(nats_url):
+    """Subscribed or unsubscribed at any moment of a reconnect, each subscription is as it was asked."""
+    proxy = NatsProxy(int(nats_url.rsplit(":", 1)[1]))
+    mq = NatsClient(await proxy.start())
+    reconnected = asyncio.Event()
+    mq.on_reconnect = reconnected.set
+    await mq.connect()
+    publisher = await nats.connect(nats_url)
+    seen: set[str] = set()
+    try:
+        dropped = mq.subscribe("event.dropped.*", lambda subject, payload: seen.add(subject))
+        proxy.cut()
+        subjects = []
+        while not reconnected.is_set():  # every moment of the reconnect, up to the reconnected callback
+            subjects.append(f"event.r{len(subjects)}.change")
+            mq.subscribe(subjects[-1], lambda subject, payload: seen.add(subject))
+            if len(subjects) == 5:
+                dropped.unsubscribe()
+            await asyncio.sleep(0.002)
+        await nats_round_trip(mq.nc)
+        for subject in [*subjects, "event.dropped.change"]:
+            await publisher.publish(subject, b"")
+        await nats_round_trip(publisher)
+        await nats_round_trip(mq.nc)
+        assert len(subjects) > 20 and seen == set(subjects)
+    finally:
+        await publisher.close()
+        await mq.close()
+        await proxy.stop()
