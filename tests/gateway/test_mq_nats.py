@@ -77,13 +77,14 @@ async def test_subscriptions_made_while_reconnecting_all_get_their_messages(nats
     try:
         dropped = mq.subscribe("event.dropped.*", lambda subject, payload: seen.add(subject))
         proxy.cut()
-        subjects = []
-        while not reconnected.is_set():  # every moment of the reconnect, up to the reconnected callback
-            subjects.append(f"event.r{len(subjects)}.change")
-            mq.subscribe(subjects[-1], lambda subject, payload: seen.add(subject))
-            if len(subjects) == 5:
-                dropped.unsubscribe()
-            await asyncio.sleep(0.002)
+        subjects: list[str] = []
+        async with asyncio.timeout(10):
+            while not reconnected.is_set():  # every moment of the reconnect, up to the reconnected callback
+                subjects.append(f"event.r{len(subjects)}.change")
+                mq.subscribe(subjects[-1], lambda subject, payload: seen.add(subject))
+                if len(subjects) == 5:
+                    dropped.unsubscribe()
+                await asyncio.sleep(0.002)
         await nats_round_trip(mq.nc)
         for subject in [*subjects, "event.dropped.change"]:
             await publisher.publish(subject, b"")
