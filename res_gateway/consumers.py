@@ -16,6 +16,7 @@ from .conf import gateway_settings
 from .connection import Connection
 from .gateway import get_gateway
 from .metrics import metrics
+from .output import Send
 from .transport import DIRECT_IO, RECEIVE_NOW, WRITE_NOW
 from .web.cors import cors
 from .web.meta import Meta, merge_header
@@ -24,7 +25,6 @@ from .web.request import request_info
 from .web.status import status_error
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 logger = logging.getLogger("res_gateway.consumers")
 
