@@ -13,7 +13,11 @@ only, which must be empty: it is migrated and filled. Each database runs in a pr
    web process, and a NATS client counts the change events an outbox relay in a process of its own
    (``manage.py resoutbox relay``) delivers: saves/s in the caller, and events/s from the first save
    to the last event received. Once with each save committed on its own (bound by the database's
-   commits), once in one transaction (the events all go out after its commit).
+   commits), once in one transaction (the events all go out after its commit);
+3. the same saves with change capture off (``resoutbox drop``, then ``sync``) and no relay at work: saves/s
+   in the caller alone, the most that events/s from one committing caller can reach.
+
+Django runs as in production (``DEBUG`` off), so no query is logged.
 
 The load generator shares the machine's cores with the service: the figures are a floor. As requests/s
 and events/s swing with whatever else the machine runs, each line also gives CPU milliseconds per request
@@ -50,7 +54,13 @@ from tests.support import NatsServer  # noqa: E402
 
 def setup_django(database_url: str, nats_url: str) -> None:
     os.environ.update(
-        {"DATABASE_URL": database_url, "NATS_URL": nats_url, "LOG_LEVEL": "WARNING"},
+        {
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
+        },
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resproject.settings")
     import django
@@ -159,10 +169,43 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
     )
 
 
-async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool, relay: int) -> None:
+def save_all(pks: list[int], saves: int, atomic: bool, label: str = "") -> float:
+    """Save ``saves`` book titles (each committed, or all in one transaction); the seconds it took."""
     from django.db import transaction
 
     from library.models import Book
+
+    loaded = list(Book.objects.filter(pk__in=pks[:100]))
+    start = time.perf_counter()
+    with transaction.atomic() if atomic else contextlib.nullcontext():
+        for i in range(saves):
+            book = loaded[i % len(loaded)]
+            book.title = f"Edition {i} {atomic}{label}"
+            book.save(update_fields=["title"])
+    return time.perf_counter() - start
+
+
+def bench_capture_off(pks: list[int], saves: int) -> None:
+    """Saves/s in the caller with no trigger and no outbox: the bound for events/s from one caller."""
+    from django.db import connection
+
+    from res_bridge import triggers
+
+    cpu = Cpu()
+    triggers.drop(connection)
+    try:
+        cpu.start()
+        caller = save_all(pks, saves, atomic=False, label=" off")
+        used = cpu.per(saves)
+    finally:
+        triggers.sync(connection)
+    print(
+        f"saves with change capture off (each committed, no relay at work): {saves} in {caller:.2f}s "
+        f"({saves / caller:.0f} saves/s in the caller, the bound for events/s above); {used}"
+    )
+
+
+async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool, relay: int) -> None:
     from res_bridge.publisher import round_trip
 
     nc = await nats.connect(nats_url)
@@ -178,20 +221,10 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool, r
     await nc.subscribe("event.library.book.*.change", cb=on_change)
     await round_trip(nc, 5)
 
-    def save_all() -> float:
-        loaded = list(Book.objects.filter(pk__in=pks[:100]))
-        start = time.perf_counter()
-        with transaction.atomic() if atomic else contextlib.nullcontext():
-            for i in range(saves):
-                book = loaded[i % len(loaded)]
-                book.title = f"Edition {i} {atomic}"
-                book.save(update_fields=["title"])
-        return time.perf_counter() - start
-
     cpu = Cpu(relay)
     await asyncio.to_thread(cpu.start)
     began = time.perf_counter()
-    caller = await asyncio.to_thread(save_all)
+    caller = await asyncio.to_thread(save_all, pks, saves, atomic)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 60)
     elapsed = time.perf_counter() - began
@@ -214,6 +247,7 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> Non
         await bench_saves(nats_url, pks, args.saves, atomic=True, relay=relay.pid)
     finally:
         relay.stop()
+    await asyncio.to_thread(bench_capture_off, pks, args.saves)
 
 
 def on_each_database(args: argparse.Namespace) -> None:
