@@ -6,9 +6,10 @@ directory, once on a fresh PostgreSQL database created on ``--postgres`` (a serv
 note when it cannot be reached) and dropped afterwards; ``--database-url`` runs on that one database
 only, which must be empty: it is migrated and filled. Each database runs in a process of its own:
 
-1. the RES service runs in this process; ``--concurrency`` NATS clients send ``--requests`` get
-   requests for random ``library.book.<id>`` models and for ``library.books`` query pages. Every
-   request reaches the database (there is no cache in the service): requests/s and p50/p99 latency.
+1. ``manage.py runresservice`` runs with its default flags; from this process, ``--concurrency`` NATS
+   clients send ``--requests`` get requests for random ``library.book.<id>`` models and for
+   ``library.books`` query pages. Every request reaches the database (there is no cache in the service):
+   requests/s and p50/p99 latency.
 2. the service stops; ``--saves`` book saves (a changed title each) run in a worker thread, as in a
    web process, and a NATS client counts the change events an outbox relay in a process of its own
    (``manage.py resoutbox relay``) delivers: saves/s in the caller, and events/s from the first save
@@ -21,8 +22,8 @@ Django runs as in production (``DEBUG`` off), so no query is logged.
 
 The load generator shares the machine's cores with the service: the figures are a floor. As requests/s
 and events/s swing with whatever else the machine runs, each line also gives CPU milliseconds per request
-or per event: of this process (the service and the load generator for gets, the saving caller and the
-counting client for events), of the relay, and of the database's server processes serving this database
+or per event: of this process (the load generator for gets, the saving caller and the counting client for
+events), of the service or the relay, and of the database's server processes serving this database
 (PostgreSQL only; SQLite works inside the processes).
 
 Run: ``.venv/bin/python bench/bridge.py [--books 1000] [--requests 5000] [--concurrency 20] [--saves 2000]
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.processes import cpu_seconds, start_relay  # noqa: E402
-from tests.support import NatsServer  # noqa: E402
+from tests.support import NatsServer, Process, manage  # noqa: E402
 
 
 def setup_django(database_url: str, nats_url: str) -> None:
@@ -78,29 +79,27 @@ def make_books(count: int) -> list[int]:
 
 
 class Cpu:
-    """CPU seconds used from :meth:`start` by this process, the relay and this database's server processes."""
+    """CPU seconds used from :meth:`start` by this process, the named child processes (``relay=pid``) and
+    this database's server processes."""
 
-    def __init__(self, relay: int | None = None) -> None:
-        self.relay = relay
+    def __init__(self, **children: int) -> None:
+        self.children = children
         self.before: dict[str, float] = {}
         self.backends: dict[int, float] = {}
 
     def start(self) -> None:
-        self.before = {"this": time.process_time(), "relay": self._relay()}
+        self.before = {"this": time.process_time()}
+        self.before.update({name: cpu_seconds([pid]) for name, pid in self.children.items()})
         self.backends = self._backends()
 
     def per(self, count: int) -> str:
         """CPU ms per operation since :meth:`start`, for ``count`` operations."""
         used = {"this": time.process_time() - self.before["this"]}
-        if self.relay is not None:
-            used["relay"] = self._relay() - self.before["relay"]
+        used.update({name: cpu_seconds([pid]) - self.before[name] for name, pid in self.children.items()})
         if self.backends or connection_vendor() == "postgresql":
             used["database"] = sum(cpu - self.backends.get(pid, 0.0) for pid, cpu in self._backends().items())
         parts = ", ".join(f"{name} {seconds / count * 1000:.3f}" for name, seconds in used.items())
         return f"CPU ms each: {parts}"
-
-    def _relay(self) -> float:
-        return cpu_seconds([self.relay]) if self.relay is not None else 0.0
 
     @staticmethod
     def _backends() -> dict[int, float]:
@@ -125,12 +124,28 @@ def connection_vendor() -> str:
     return connection.vendor
 
 
+async def start_service(nats_url: str, pk: int) -> Process:
+    """Start ``manage.py runresservice`` (default flags) and wait until it answers a get request."""
+    service = manage("runresservice", "--nats", nats_url, name="service")
+    nc = await nats.connect(nats_url)
+    try:
+        for _ in range(300):
+            with contextlib.suppress(nats.errors.Error):
+                await nc.request(f"get.library.book.{pk}", b"", timeout=0.1)
+                return service
+            if service.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await nc.close()
+    service.stop()
+    raise RuntimeError(f"the service did not start:\n{service.output()}")
+
+
 async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: int) -> None:
-    from res_bridge.service import Service
     from res_protocol import dumps, loads
 
-    service = Service(nats_url=nats_url)
-    await service.start()
+    service = await start_service(nats_url, pks[0])
     clients = [await nats.connect(nats_url) for _ in range(concurrency)]
     latencies: list[float] = []
     errors = 0
@@ -150,7 +165,7 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
             latencies.append(time.perf_counter() - start)
             errors += "error" in reply
 
-    cpu = Cpu()
+    cpu = Cpu(service=service.pid)
     await asyncio.to_thread(cpu.start)
     began = time.perf_counter()
     await asyncio.gather(*(worker(nc) for nc in clients))
@@ -158,7 +173,7 @@ async def bench_gets(nats_url: str, pks: list[int], requests: int, concurrency: 
     used = await asyncio.to_thread(cpu.per, len(latencies))
     for nc in clients:
         await nc.close()
-    await service.stop()
+    service.stop()
     latencies.sort()
     print(
         f"get: {len(latencies)} requests (4/5 models, 1/5 query pages of 50) in {elapsed:.2f}s, "
@@ -221,7 +236,7 @@ async def bench_saves(nats_url: str, pks: list[int], saves: int, atomic: bool, r
     await nc.subscribe("event.library.book.*.change", cb=on_change)
     await round_trip(nc, 5)
 
-    cpu = Cpu(relay)
+    cpu = Cpu(relay=relay)
     await asyncio.to_thread(cpu.start)
     began = time.perf_counter()
     caller = await asyncio.to_thread(save_all, pks, saves, atomic)
