@@ -8,7 +8,7 @@ RES_BRIDGE = {
     "QUERY_EVENT_DURATION": 3.0,  # seconds a query event's subject is answered
     "AUTH_RID": "django.auth",  # auth requests go to auth.<AUTH_RID>.<method>
     "FLUSH_TIMEOUT": 5.0,  # seconds the publisher waits at exit for pending events
-    "WORKERS": 8,  # threads running ORM work for the service
+    "WORKERS": 4,  # threads running ORM work for the service
     "RELAY_BATCH_SIZE": 1000,  # outbox rows the relay sends per pass
     "RELAY_POLL_INTERVAL": 0.02,  # seconds between outbox polls on SQLite (PostgreSQL is notified)
     "LOGIN_CONCURRENCY": 2,  # password checks at once per service process (of WORKERS threads)
@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "QUERY_EVENT_DURATION": 3.0,
     "AUTH_RID": "django.auth",
     "FLUSH_TIMEOUT": 5.0,
-    "WORKERS": 8,
+    "WORKERS": 4,
     "RELAY_BATCH_SIZE": 1000,
     "RELAY_POLL_INTERVAL": 0.02,
     "LOGIN_CONCURRENCY": 2,
