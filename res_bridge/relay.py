@@ -21,9 +21,10 @@ before its delete: its events are not sent again; a ``system.reset`` of every re
 out in their place (:func:`as_reset`), and later rows follow as usual, in order.
 
 The relay wakes on ``NOTIFY res_bridge_outbox`` on PostgreSQL (psycopg's ``notifies()``) and polls
-every ``RELAY_POLL_INTERVAL`` on SQLite. After a pass that sent rows it lets commits gather for
-:data:`GATHER` before the next, unless a :meth:`Relay.drain` or :meth:`Relay.wake` asks for one: under a
-stream of commits a pass then sends several rows for the cost of one, and a lone commit waits no longer.
+every ``RELAY_POLL_INTERVAL`` on SQLite. After a pass that sent rows it lets commits gather before the
+next, :data:`GATHER` per row it sent up to :data:`GATHER_MAX`, unless a :meth:`Relay.drain` or
+:meth:`Relay.wake` asks for one: a lone commit waits little, and under a stream of commits each pass sends
+more rows for the cost of one.
 While NATS is unreachable the rows wait; a failed pass (the database or NATS gone) is logged and retried.
 """
 
@@ -59,8 +60,10 @@ CLAIM_TIMEOUT = 30.0
 CONFIRM_TIMEOUT = 5.0
 #: Seconds between passes on PostgreSQL when no notification comes (a safety net).
 PG_POLL_INTERVAL = 1.0
-#: Seconds after a pass that sent rows before the next, as more commits may be under way.
+#: Seconds after a pass that sent rows before the next, per row it sent (more commits may be under way),
+#: and at most: a lone commit's pass waits little, under a stream of commits each pass sends more rows.
 GATHER = 0.002
+GATHER_MAX = 0.01
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"
 ATTEMPTS = OutboxAttempt._meta.db_table
@@ -190,7 +193,7 @@ class Relay:
                 continue
             if sent:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry.wait(), GATHER)
+                    await asyncio.wait_for(self._hurry.wait(), min(GATHER * sent, GATHER_MAX))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(interval * 2**failures, 5.0))
 

@@ -450,6 +450,7 @@ async def test_a_drain_cuts_short_the_wait_for_more_commits(nc, record, monkeypa
     """After a pass that sent rows the relay lets commits gather; a caller waiting in drain does not wait
     for that (a call's reply waits for its events)."""
     monkeypatch.setattr(relay_module, "GATHER", 60.0)
+    monkeypatch.setattr(relay_module, "GATHER_MAX", 60.0)
     changes = await record("event.library.book.*.change")
     book = await db(Book.objects.create)(title="v0", author="X")
     relay = Relay(nc)
@@ -461,6 +462,30 @@ async def test_a_drain_cuts_short_the_wait_for_more_commits(nc, record, monkeypa
         assert await changes.wait(1) == [
             (f"event.library.book.{book.pk}.change", {"values": {"title": "v1"}})
         ]
+    finally:
+        await relay.stop()
+
+
+async def test_the_wait_for_more_commits_grows_with_the_rows_a_pass_sent(nc, record, monkeypatch):
+    """After a pass the relay lets commits gather ``GATHER`` per row it sent, at most ``GATHER_MAX``: a lone
+    commit's pass waits little, a pass in a stream of commits waits longer and the next sends more."""
+    monkeypatch.setattr(relay_module, "GATHER", 1.0)
+    monkeypatch.setattr(relay_module, "GATHER_MAX", 2.0)
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(relay_module, "PG_POLL_INTERVAL", 600.0)
+    changes = await record("event.library.book.*.change")
+    books = await db(Book.objects.bulk_create)([Book(title=f"T{i}", author="X") for i in range(3)])
+    relay = Relay(nc)
+    await relay.start()
+    try:
+        assert await relay.drain()  # one pass sent the three rows: it now waits min(3 x 1.0, 2.0) s
+        assert relay.sent == 3
+        began = time.monotonic()
+        await db(Book.objects.filter(pk=books[0].pk).update)(title="later")
+        assert await changes.wait(1) == [
+            (f"event.library.book.{books[0].pk}.change", {"values": {"title": "later"}})
+        ]
+        assert 1.6 < time.monotonic() - began < 2.9
     finally:
         await relay.stop()
 
