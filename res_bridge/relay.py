@@ -60,9 +60,9 @@ CLAIM_TIMEOUT = 30.0
 CONFIRM_TIMEOUT = 5.0
 #: Seconds between passes on PostgreSQL when no notification comes (a safety net).
 PG_POLL_INTERVAL = 1.0
-#: Seconds after a pass that sent rows before the next, per row it sent (more commits may be under way),
-#: and at most: a lone commit's pass waits little, under a stream of commits each pass sends more rows.
+#: Seconds after a pass that sent rows before the next, per row it sent: more commits may be under way.
 GATHER = 0.002
+#: The most a pass waits so: a lone commit's pass waits little, under a stream each pass sends more rows.
 GATHER_MAX = 0.01
 
 COLUMNS = "id, tbl, row_key, op, old, new, messages"

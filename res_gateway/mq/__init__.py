@@ -114,11 +114,10 @@ class PendingRequests:
         self._deadlines: deque[tuple[float, PendingRequest]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, inbox: str, future: asyncio.Future[bytes], timeout: float) -> PendingRequest:
+    def add(self, inbox: str, future: asyncio.Future[bytes], timeout: float) -> None:
         """Await the reply on ``inbox`` for ``future``; ``system.timeout`` after ``timeout`` seconds."""
         pending = self.by_inbox[inbox] = PendingRequest(self, inbox, future)
         self.expire_in(pending, timeout)
-        return pending
 
     def get(self, inbox: str) -> PendingRequest | None:
         return self.by_inbox.get(inbox)
